@@ -196,10 +196,14 @@ def is_io(result):
 def run_sync(io, fn, *args):
     """Call re-entrant ``fn(*args)`` until it returns a value, waiting on ``io`` between calls.
 
+    The completion's error is not raised here: ``fn`` sees it when called
+    again and decides (a pager enters its error state, a read raises).
     For dbapi and tests only: the engine itself never waits.
     """
     while True:
         r = fn(*args)
         if r.__class__ is not IO:
             return r
-        io.wait_for(r.completion)
+        c = r.completion
+        while not c.finished():
+            io.run_once()
