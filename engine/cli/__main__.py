@@ -1,0 +1,7 @@
+"""``python -m limbodb.cli``: the shell."""
+
+import sys
+
+from limbodb.cli import main
+
+sys.exit(main())
