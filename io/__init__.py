@@ -12,9 +12,10 @@ from limbodb.io.base import (
 from limbodb.io.completion import Completion, CompletionGroup, IOResult, io_yield_many, io_yield_one, is_io, run_sync
 from limbodb.io.memory import MemoryIO
 from limbodb.io.blocking import BlockingIO
+from limbodb.io.sim import SimulatedIO
 
 __all__ = [
     "Completion", "CompletionGroup", "IOResult", "io_yield_one", "io_yield_many", "is_io", "run_sync",
-    "File", "IO", "MemoryIO", "BlockingIO",
+    "File", "IO", "MemoryIO", "BlockingIO", "SimulatedIO",
     "OPEN_READONLY", "OPEN_READWRITE", "OPEN_CREATE", "NO_LOCK", "SHARED_LOCK", "EXCLUSIVE_LOCK",
 ]

@@ -139,6 +139,9 @@ class CompletionGroup:
             c.complete([])
             return c
         self._outstanding = len(members)
+        # However the group fails (a member's error, or its completion being
+        # cancelled by an enclosing group), the unfinished members are cancelled.
+        c.add_callback(self._group_done)
         for m in members:
             m.add_callback(self._member_done)
         return c
@@ -149,18 +152,23 @@ class CompletionGroup:
             return
         if m.error() is not None:
             c.fail(m.error())
-            self.cancel()
             return
         self._outstanding -= 1
         if self._outstanding == 0:
             c.complete([x.result for x in self._members])
 
+    def _group_done(self, c):
+        if c.error() is not None:
+            for m in self._members:
+                m.cancel()
+
     def cancel(self):
         """Cancel every member that has not finished (and the group itself)."""
-        for m in self._members:
-            m.cancel()
         if self._built is not None:
-            self._built.cancel()
+            self._built.cancel()  # its _group_done cancels the members
+        else:
+            for m in self._members:
+                m.cancel()
 
 
 class IO:

@@ -25,7 +25,8 @@ class MemoryFile(File):
         c = Completion("write", offset)
         buf = self.data
         end = offset + len(data)
-        if offset > len(buf):
+        # An empty write does not extend the file (POSIX pwrite).
+        if offset > len(buf) and end > offset:
             buf.extend(bytes(offset - len(buf)))
         buf[offset:end] = data
         c.complete(len(data))
@@ -38,7 +39,12 @@ class MemoryFile(File):
 
     def truncate(self, n):
         c = Completion("truncate", n)
-        del self.data[n:]
+        buf = self.data
+        # ftruncate semantics: growing a file pads it with zeros.
+        if n < len(buf):
+            del buf[n:]
+        else:
+            buf.extend(bytes(n - len(buf)))
         c.complete(None)
         return c
 

@@ -1,24 +1,17 @@
 """SimulatedIO: a seeded in-memory backend that makes every operation wait.
 
-Everything is decided by one ``random.Random(seed)``: the same seed and the same
-calls give the same ``trace`` (a list of strings), byte for byte.
-- Nothing finishes synchronously. Each ``run_once()`` finishes a random non-empty
-  subset of the pending operations, in random order. An operation takes effect
-  when it finishes (as in Turso's simulator), so a read racing an unfinished
-  write of the same bytes may see either: wait for a write before reading it.
-- Each file has a volatile image (every finished write/truncate; reads see it)
-  and a durable image (the volatile image as of the last finished sync).
-- Faults, by submission index (0-based, across all files): ``fail_at={i: kind}``,
-  ``fault_plan(i, op, path, offset) -> kind | None``, or ``error_rate`` /
-  ``short_read_rate``. FAULT_ERROR finishes with ``IOError_`` (op, offset, path,
-  SQLITE_IOERR_READ/WRITE/FSYNC/TRUNCATE/FSTAT); FAULT_SHORT_READ returns a strict
-  prefix of the bytes (ignored on non-reads); FAULT_POWER_LOSS / FAULT_POWER_TORN
-  cut the power as that operation is submitted (it never happens).
-- ``power_loss(mode)``: files revert to their durable image ("lose"), or each
-  512-byte sector of each unsynced write independently survives ("torn"); pending
-  operations are dropped, never finished, and every later use raises
-  PowerLossError. ``after_power_loss(seed)`` returns a fresh SimulatedIO over the
-  surviving files. Mirrors Turso simulator/runner/file.rs and SQLite's test_devsym.c.
+One ``random.Random(seed)`` decides everything: the same seed and the same calls
+give the same ``trace`` (a list of strings), byte for byte. Nothing finishes
+synchronously; each ``run_once()`` finishes a random non-empty subset of the
+pending operations in random order. An operation takes effect when it finishes
+(as in Turso's simulator), so wait for a write before reading its bytes.
+Each file has a volatile image (finished writes; reads see it) and a durable
+image (as of the last finished sync). Faults: ``fail_at``, ``fault_plan``,
+``error_rate``, ``short_read_rate`` (see SimulatedIO). ``power_loss("lose"|"torn")``
+keeps the durable image (plus, when torn, each unsynced 512-byte sector with
+probability 1/2), drops pending operations unfinished, and makes every later use
+raise PowerLossError; ``after_power_loss(seed)`` is a fresh SimulatedIO over the
+surviving files. Mirrors Turso simulator/runner/file.rs and SQLite's test_devsym.c.
 """
 
 import random
@@ -81,7 +74,8 @@ class _Op:
 
 
 def _write_into(buf, offset, data):
-    if offset > len(buf):
+    # An empty write does not extend the file (POSIX pwrite).
+    if offset > len(buf) and data:
         buf.extend(bytes(offset - len(buf)))
     buf[offset:offset + len(data)] = data
 
@@ -120,7 +114,18 @@ class SimFile(File):
 
 
 class SimulatedIO(IO):
-    """Seeded delaying, reordering, fault-injecting, power-cutting backend (see module doc)."""
+    """Seeded delaying, reordering, fault-injecting, power-cutting backend.
+
+    Operations are numbered by submission (0-based, across all files). Faults:
+    ``fail_at={index: kind}``, ``fault_plan(index, op, path, offset) -> kind | None``,
+    or random by ``error_rate`` / ``short_read_rate`` (reads). Kinds:
+    FAULT_ERROR finishes with IOError_ (op, offset, path and SQLITE_IOERR_READ,
+    _WRITE, _FSYNC, _TRUNCATE or _FSTAT) and leaves the file unchanged;
+    FAULT_SHORT_READ returns a strict prefix of the bytes (ignored on other
+    operations); FAULT_POWER_LOSS / FAULT_POWER_TORN cut the power as that
+    operation is submitted: it never happens and the call raises PowerLossError.
+    A higher ``finish_probability`` finishes more operations per run_once().
+    """
 
     def __init__(self, seed=0, *, files=None, finish_probability=0.5, error_rate=0.0, short_read_rate=0.0,
                  fail_at=None, fault_plan=None):
@@ -181,6 +186,7 @@ class SimulatedIO(IO):
 
     def wait_for(self, completion):
         while not completion.finished():
+            self._check_power()
             if not self.pending:
                 raise InternalError(f"waiting for {completion!r}, but SimulatedIO has nothing pending")
             self.run_once()
