@@ -139,7 +139,9 @@ def is_leaf(page_type):
 
 def header_size(page_type):
     """Size of the B-tree page header for ``page_type`` (8 on leaves, 12 on interior pages)."""
-    return LEAF_HEADER_SIZE if page_type == PAGE_TABLE_LEAF or page_type == PAGE_INDEX_LEAF else INTERIOR_HEADER_SIZE
+    if page_type == PAGE_TABLE_LEAF or page_type == PAGE_INDEX_LEAF:
+        return LEAF_HEADER_SIZE
+    return INTERIOR_HEADER_SIZE
 
 
 # Cell layouts (P = payload size, L = bytes of payload kept on the page, see below):
