@@ -10,7 +10,7 @@ import os
 import sys
 
 import limbodb
-from limbodb.cli.render import MODES
+from limbodb.cli.render import HEADER_MODES, MODES
 from limbodb.cli.shell import ExitShell, Shell
 
 PROMPT = "limbodb> "
@@ -43,6 +43,7 @@ def main(argv=None):
         sys.stderr.write(f"Error: unable to open database \"{args.database}\": {e}\n")
         return 1
     shell.renderer.set_mode(args.output_mode)
+    shell.renderer.headers = args.output_mode in HEADER_MODES
     shell.echo = args.echo
     try:
         for cmd in args.cmd:

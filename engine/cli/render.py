@@ -13,7 +13,7 @@ from limbodb.vdbe.value import real_to_text
 
 MODES = ("box", "table", "markdown", "column", "list", "tabs", "csv", "line", "json", "html", "insert", "quote")
 # Modes that show a header by switching to them, as sqlite3's .mode does.
-_HEADER_MODES = ("box", "table", "markdown", "column")
+HEADER_MODES = ("box", "table", "markdown", "column")
 
 _KEYWORDS = frozenset("""ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH AUTOINCREMENT BEFORE BEGIN
 BETWEEN BY CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT CONFLICT CONSTRAINT CREATE CROSS CURRENT CURRENT_DATE
@@ -80,7 +80,7 @@ class Renderer:
     def set_mode(self, mode, table_name=None):
         self.mode = mode
         self.separator = None
-        if mode in _HEADER_MODES:
+        if mode in HEADER_MODES:
             self.headers = True
         if mode == "insert":
             self.table_name = table_name or "table"
@@ -117,7 +117,7 @@ class Renderer:
                 widths[i] = abs(w)
         return widths
 
-    def _grid(self, names, rows, out, left, mid, right, fill, vbar, bottom):
+    def _grid(self, names, rows, out, left, mid, fill, vbar, bottom):
         cells = [[self.text(v) for v in row] for row in rows]
         widths = self._widths(names, cells)
 
@@ -178,7 +178,7 @@ class Renderer:
             out.write(sep.join(_csv_field(self.text(v), sep) for v in row) + "\n")
 
     def _render_line(self, names, rows, out):
-        w = max((len(n) for n in names), default=0)
+        w = max([5] + [len(n) for n in names])
         for i, row in enumerate(rows):
             if i:
                 out.write("\n")

@@ -361,7 +361,8 @@ class Shell:
         total = os.path.getsize(path)
         with open(path, newline="", encoding="utf-8") as f:
             sep = self.renderer.separator if self.renderer.separator not in (None, "|") else ","
-            reader = csv.reader(f, delimiter=sep)
+            progress = _Progress(self.err if self.interactive else None, total)
+            reader = csv.reader(progress.track(f), delimiter=sep)
             for _ in range(skip):
                 next(reader, None)
             exists = self.conn.execute("SELECT 1 FROM sqlite_schema WHERE type='table' AND name=?",
@@ -378,15 +379,12 @@ class Shell:
                 ncols = len(self.conn.execute(f"SELECT * FROM {quote_identifier(table)} LIMIT 0").description)
                 pending = [first]
             insert = f"INSERT INTO {quote_identifier(table)} VALUES({','.join('?' * ncols)})"
-            progress = _Progress(self.err if self.interactive else None, total)
             self.conn.execute("BEGIN")
             try:
                 for row in pending:
                     self.conn.execute(insert, _fit(row, ncols))
-                for n, row in enumerate(reader):
+                for row in reader:
                     self.conn.execute(insert, _fit(row, ncols))
-                    if n % 1000 == 0:
-                        progress.update(f.tell())
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
@@ -404,6 +402,15 @@ class _Progress:
     def __init__(self, stream, total):
         self.stream = stream if total > 1 << 20 else None
         self.total = total
+        self.pos = 0
+
+    def track(self, lines):
+        """Pass ``lines`` through, redrawing the bar every 1000 lines."""
+        for n, line in enumerate(lines):
+            self.pos += len(line)
+            if n % 1000 == 0:
+                self.update(self.pos)
+            yield line
 
     def update(self, pos):
         if self.stream is not None:
