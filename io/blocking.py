@@ -20,6 +20,10 @@ try:
 except ImportError:  # Pyodide and other platforms without POSIX locks
     fcntl = None
 
+# SQLite syncs data with fdatasync where the platform has it: the file size is
+# the only metadata a database needs, and fdatasync covers a size change.
+_fdatasync = getattr(os, "fdatasync", os.fsync)
+
 # os_unix.c: the lock byte ranges at 1 GiB in every database file.
 PENDING_BYTE = 0x40000000
 RESERVED_BYTE = PENDING_BYTE + 1
@@ -64,7 +68,7 @@ class BlockingFile(File):
     def sync(self):
         c = Completion("sync")
         try:
-            os.fsync(self.fd)
+            _fdatasync(self.fd)
         except OSError as e:
             return self._fail(c, SQLITE_IOERR_FSYNC, e)
         c.complete(None)
