@@ -20,8 +20,10 @@ LIT_CURRENT_TIME = 3       # value None; evaluated per statement
 LIT_CURRENT_DATE = 4
 LIT_CURRENT_TIMESTAMP = 5
 
-# FromItem.join_type bits (sqlite src/sqliteInt.h JT_*). The first item has 0;
-# a comma join is JT_INNER; JOIN alone is JT_INNER; CROSS JOIN is JT_INNER|JT_CROSS.
+# FromItem.join_type bits, as sqlite src/select.c sqlite3JoinType sets them:
+# the first item has 0; a comma and JOIN alone are JT_INNER; CROSS is
+# JT_INNER|JT_CROSS; LEFT is JT_LEFT|JT_OUTER; RIGHT is JT_RIGHT|JT_OUTER; FULL is
+# JT_LEFT|JT_RIGHT|JT_OUTER; NATURAL adds JT_NATURAL.
 JT_INNER = 0x01
 JT_CROSS = 0x02
 JT_NATURAL = 0x04
@@ -94,7 +96,9 @@ class Expr(Node):
 
 
 class Literal(Expr):
-    """value: int | float | str | bytes | None; kind: LIT_*."""
+    """value: int | float | str | bytes | None; kind: LIT_*. An integer above
+    2**63-1 is its float (SQLite's rule), except that the parser folds
+    -9223372036854775808 (also -(9223372036854775808)) into the int -2**63."""
     __slots__ = ("value", "kind")
 
     def __init__(self, value=None, kind=LIT_VALUE):
@@ -163,12 +167,12 @@ class Collate(Expr):
 
 
 class IsNull(Expr):
-    """``x ISNULL`` / ``x IS NULL`` is parsed as Is; this is the ISNULL keyword form."""
+    """``x ISNULL`` and ``x IS NULL`` (SQLite turns IS NULL into ISNULL too)."""
     __slots__ = ("expr",)
 
 
 class NotNull(Expr):
-    """``x NOTNULL`` / ``x NOT NULL``."""
+    """``x NOTNULL``, ``x NOT NULL`` and ``x IS NOT NULL``."""
     __slots__ = ("expr",)
 
 
@@ -191,7 +195,8 @@ class FunctionCall(Expr):
 
 
 class Raise(Expr):
-    """RAISE(IGNORE) / RAISE(ROLLBACK|ABORT|FAIL, message); message is an Expr or None."""
+    """RAISE(IGNORE) / RAISE(ROLLBACK|ABORT|FAIL, message); message is a string
+    Literal (SQLite 3.40 takes a name or string there) or None for IGNORE."""
     __slots__ = ("action", "message")
 
 
@@ -287,11 +292,13 @@ class FunctionRef(FromItem):
 
 
 class JoinGroup(FromItem):
-    """A parenthesised join list ``(a JOIN b ON ...)`` used as one FROM item."""
-    __slots__ = ("items",)
+    """A parenthesised join list ``(a JOIN b ON ...) [AS alias]`` used as one FROM item
+    (a single parenthesised item without alias is that item itself)."""
+    __slots__ = ("items", "alias")
 
-    def __init__(self, items=None):
+    def __init__(self, items=None, alias=None):
         self.items = items
+        self.alias = alias
         self._init_join()
 
 
@@ -378,7 +385,9 @@ class ColUnique(Node):
 
 
 class ColCheck(Node):
-    __slots__ = ("name", "expr")
+    """text: the source between CHECK's parentheses, less outer spaces (SQLite's
+    label in "CHECK constraint failed: <text>" when the check has no name)."""
+    __slots__ = ("name", "expr", "text")
 
 
 class ColDefault(Node):
@@ -423,7 +432,8 @@ class TableUnique(Node):
 
 
 class TableCheck(Node):
-    __slots__ = ("name", "expr")
+    """text: as ColCheck.text."""
+    __slots__ = ("name", "expr", "text")
 
 
 class TableForeignKey(Node):
@@ -432,11 +442,17 @@ class TableForeignKey(Node):
 
 
 class CreateTable(Stmt):
-    """sql: the text SQLite stores in sqlite_schema (see parser docstring);
-    for CREATE TABLE ... AS SELECT, columns is None and select is set, and sql is
-    only the "CREATE TABLE name" prefix: SQLite writes the column list itself."""
+    """sql: the text SQLite stores in sqlite_schema (see the parser docstring).
+    For CREATE TABLE ... AS SELECT, columns and constraints are None, select is
+    set and sql is None: SQLite writes that text itself from the result columns."""
     __slots__ = ("sql", "temp", "if_not_exists", "schema", "name", "columns", "constraints",
                  "without_rowid", "strict", "select")
+
+
+class CreateVirtualTable(Stmt):
+    """``CREATE VIRTUAL TABLE [IF NOT EXISTS] name USING module[(args)]``; args: the
+    module arguments as source text (split at top-level commas, stripped) or None."""
+    __slots__ = ("sql", "if_not_exists", "schema", "name", "module", "args")
 
 
 class CreateIndex(Stmt):
