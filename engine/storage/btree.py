@@ -1,0 +1,839 @@
+"""Table and index B-trees: cursors, seek, insert and delete with balancing.
+
+A cursor's position is a stack of (Page, child index) ancestors plus the current
+page, its ``PageInfo`` (``page.aux``) and cell ``_ci``; on an index tree it may
+stand on an interior cell, since those are entries too.
+Re-entrancy: first/last/seek restart from the root when called again after IO;
+next/prev record a pending descent before they can wait, so a repeated call
+finishes it and never advances twice. A mutation that fits its page with no
+overflow is done in place without waiting. Any other runs as a generator in
+``_mut``: a load phase that may yield (save other cursors, read siblings,
+allocate pages, fill new overflow pages) builds every new page in memory, a
+write phase that cannot wait writes them, then freed pages go to
+``pager.free_page``. Interrupted, the tree is unchanged (or fully changed),
+at worst with leaked pages. Cursors belong to one transaction.
+Mirrors sqlite src/btree.c (balance_nonroot/deeper/quick), Turso core/storage/btree.rs.
+"""
+
+import weakref
+from bisect import bisect_left, bisect_right
+
+from limbodb.errors import InternalError, corrupt
+from limbodb.io.completion import IO
+from limbodb.storage.balance import allocate, balance, free, load, node_of, overflow_chain, underfull
+from limbodb.storage.btree_page import (
+    capacity, cell_size, decode_page, drop_cell, free_space, init_page, insert_cell, parse_cell,
+)
+from limbodb.storage.ondisk import (
+    PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, local_payload_size,
+    put_varint,
+)
+from limbodb.storage.record import Record, compare_record, decode_record
+
+SEEK_EQ = 0
+SEEK_GE = 1
+SEEK_GT = 2
+SEEK_LE = 3
+SEEK_LT = 4
+
+
+class CursorState:
+    """Where a cursor stands (``_state``); each pending state is resumed by the next call."""
+
+    INVALID = 0        # not on an entry (never moved, empty tree, or past an end)
+    VALID = 1          # on entry _ci of _page
+    DESCEND_LEFT = 2   # pending: descend from child _ci of interior _page to the leftmost entry
+    DESCEND_RIGHT = 3  # pending: descend from child _ci of interior _page to the rightmost entry
+    REQUIRE_SEEK = 4   # the tree changed: _saved (rowid or record bytes) says where the cursor was
+    AFTER_DELETE = 5   # this cursor deleted the entry after _ci (which may be -1) on leaf _page
+
+
+_INVALID = CursorState.INVALID
+_VALID = CursorState.VALID
+_DESCEND_LEFT = CursorState.DESCEND_LEFT
+_DESCEND_RIGHT = CursorState.DESCEND_RIGHT
+_REQUIRE_SEEK = CursorState.REQUIRE_SEEK
+_AFTER_DELETE = CursorState.AFTER_DELETE
+
+_pack_u32 = U32.pack
+
+# Open cursors by (id(pager), root): a mutation saves the positions of the others
+# (SQLite saveAllCursors). A live cursor holds its pager, so the id cannot be reused.
+_OPEN = {}
+
+
+class BTreeCursor:
+    """A cursor over one table (``key_info`` None) or index B-tree."""
+
+    __slots__ = (
+        "pager", "root", "key_info", "_index", "_usable", "_state", "_page", "_info", "_ci",
+        "_pages", "_idxs", "_saved", "_mut", "_ovfl", "_count", "_open", "_epoch", "__weakref__",
+    )
+
+    def __init__(self, pager, root_pgno, key_info=None):
+        self.pager = pager
+        self.root = root_pgno
+        self.key_info = key_info
+        self._index = key_info is not None
+        self._usable = pager.usable_size
+        self._state = _INVALID
+        self._page = None
+        self._info = None
+        self._ci = 0
+        self._pages = []
+        self._idxs = []
+        self._saved = None
+        self._mut = None
+        self._ovfl = None
+        self._count = None
+        self._epoch = None
+        key = (id(pager), root_pgno)
+        s = _OPEN.get(key)
+        if s is None:
+            s = _OPEN[key] = weakref.WeakSet()
+        s.add(self)
+        self._open = s
+
+    # --- movement -----------------------------------------------------------------
+
+    def _to_root(self):
+        """Re-entrant: reset the stack to the root page."""
+        r = self.pager.read_page(self.root)
+        if r.__class__ is IO:
+            return r
+        self._pages = []
+        self._idxs = []
+        self._page = r
+        self._info = r.aux or decode_page(r)
+        self._ovfl = None
+        self._state = _INVALID
+        self._epoch = self._current_epoch()
+        return None
+
+    def _current_epoch(self):
+        """Changes at every commit and rollback: Page objects held from before may be stale."""
+        pager = self.pager
+        return pager.generation, pager.db.commit_seq
+
+    def _descend(self, left):
+        """Re-entrant: finish a pending descent from child ``_ci`` of ``_page`` to an edge entry."""
+        pager = self.pager
+        while True:
+            info = self._info
+            if info.leaf:
+                n = info.ncells
+                if n == 0:
+                    if self._pages:
+                        raise corrupt(pgno=self._page.pgno)
+                    self._state = _INVALID
+                    return False
+                self._ci = 0 if left else n - 1
+                self._state = _VALID
+                return True
+            r = pager.read_page(info.children[self._ci])
+            if r.__class__ is IO:
+                return r
+            self._pages.append(self._page)
+            self._idxs.append(self._ci)
+            self._page = r
+            info = self._info = r.aux or decode_page(r)
+            self._ci = 0 if left else info.ncells
+
+    def first(self):
+        """Re-entrant: move to the smallest entry; False if the tree is empty."""
+        r = self._to_root()
+        if r is not None:
+            return r
+        self._ci = 0
+        self._state = _DESCEND_LEFT
+        return self._descend(True)
+
+    def last(self):
+        """Re-entrant: move to the largest entry; False if the tree is empty."""
+        r = self._to_root()
+        if r is not None:
+            return r
+        self._ci = self._info.ncells
+        self._state = _DESCEND_RIGHT
+        return self._descend(False)
+
+    def next(self):
+        """Re-entrant: move to the next entry; False at the end."""
+        st = self._state
+        if st == _VALID:
+            ci = self._ci + 1
+            info = self._info
+            if info.leaf:
+                if ci < info.ncells:
+                    self._ci = ci
+                    return True
+                return self._climb_next()
+            # On an interior entry of an index tree: next is the leftmost of the child after it.
+            self._ci = ci
+            self._state = _DESCEND_LEFT
+            return self._descend(True)
+        if st == _DESCEND_LEFT:
+            return self._descend(True)
+        if st == _AFTER_DELETE:
+            self._state = _VALID
+            return self.next()
+        if st == _REQUIRE_SEEK:
+            r = self._restore(SEEK_GE)
+            if r.__class__ is IO:
+                return r
+            return self.next() if r == 2 else r == 1
+        if st == _DESCEND_RIGHT:
+            return self._descend(False)
+        return False
+
+    def prev(self):
+        """Re-entrant: move to the previous entry; False at the start."""
+        st = self._state
+        if st == _VALID:
+            info = self._info
+            if info.leaf:
+                ci = self._ci - 1
+                if ci >= 0:
+                    self._ci = ci
+                    return True
+                return self._climb_prev()
+            self._state = _DESCEND_RIGHT
+            return self._descend(False)
+        if st == _DESCEND_RIGHT:
+            return self._descend(False)
+        if st == _AFTER_DELETE:
+            if self._ci >= 0:
+                self._state = _VALID
+                return True
+            self._ci = 0
+            self._state = _VALID
+            return self._climb_prev()
+        if st == _REQUIRE_SEEK:
+            r = self._restore(SEEK_LE)
+            if r.__class__ is IO:
+                return r
+            return self.prev() if r == 2 else r == 1
+        if st == _DESCEND_LEFT:
+            return self._descend(True)
+        return False
+
+    def _climb_next(self):
+        pages = self._pages
+        idxs = self._idxs
+        while pages:
+            page = pages.pop()
+            i = idxs.pop()
+            info = page.aux or decode_page(page)
+            self._page = page
+            self._info = info
+            if i < info.ncells:
+                if info.index:
+                    self._ci = i
+                    self._state = _VALID
+                    return True
+                self._ci = i + 1
+                self._state = _DESCEND_LEFT
+                return self._descend(True)
+        self._state = _INVALID
+        return False
+
+    def _climb_prev(self):
+        pages = self._pages
+        idxs = self._idxs
+        while pages:
+            page = pages.pop()
+            i = idxs.pop()
+            info = page.aux or decode_page(page)
+            self._page = page
+            self._info = info
+            if i > 0:
+                self._ci = i - 1
+                if info.index:
+                    self._state = _VALID
+                    return True
+                self._state = _DESCEND_RIGHT
+                return self._descend(False)
+        self._state = _INVALID
+        return False
+
+    def _restore(self, op):
+        """Re-entrant: reposition after the tree changed, by seeking the saved key with ``op``.
+
+        Returns 2 if the saved entry still exists (the cursor is on it), 1 if the
+        cursor is on the entry after (SEEK_GE) or before (SEEK_LE) where it was,
+        0 if there is no such entry.
+        """
+        saved = self._saved
+        key = decode_record(saved) if self._index else saved
+        r = self.seek(key, op)
+        if r.__class__ is IO:
+            self._state = _REQUIRE_SEEK
+            return r
+        if not r:
+            self._saved = None
+            return 0
+        if self._index:
+            p = self.payload()
+            if p.__class__ is IO:
+                self._state = _REQUIRE_SEEK
+                return p
+            exact = p == saved
+        else:
+            exact = self._info.keys[self._ci] == saved
+        self._saved = None
+        return 2 if exact else 1
+
+    def _cell_payload(self, page, info, ci):
+        """Re-entrant: the full payload of cell ``ci`` (reading its overflow chain if any)."""
+        data = page.data
+        off = info.ptrs[ci]
+        size, start, local, ovfl = parse_cell(data, off, info.ptype, self._usable)
+        if not ovfl:
+            return data[start:start + local]
+        st = self._ovfl
+        if st is None or st[0] is not page or st[1] != off:
+            st = self._ovfl = [page, off, [bytes(data[start:start + local])], ovfl, size - local, None]
+        elif st[5] is not None:
+            return st[5]
+        parts = st[2]
+        per = self._usable - 4
+        pager = self.pager
+        while st[4] > 0:
+            pgno = st[3]
+            if pgno == 0 or pgno > pager.db_size:
+                raise corrupt(pgno=page.pgno)
+            r = pager.read_page(pgno)
+            if r.__class__ is IO:
+                return r
+            d = r.data
+            take = per if st[4] > per else st[4]
+            parts.append(bytes(d[4:4 + take]))
+            st[3] = U32.unpack_from(d, 0)[0]
+            st[4] -= take
+        st[5] = b"".join(parts)
+        return st[5]
+
+    def _at_right_edge(self):
+        """True if every ancestor was left through its right-most child."""
+        for page, i in zip(self._pages, self._idxs):
+            info = page.aux or decode_page(page)
+            if i != info.ncells:
+                return False
+        return True
+
+    def _search(self, page, info, key, upper):
+        """Re-entrant: (position of the first cell >= key (> key if ``upper``), exact match)."""
+        if not self._index:
+            keys = info.keys
+            if upper:
+                return bisect_right(keys, key), False
+            i = bisect_left(keys, key)
+            return i, i < len(keys) and keys[i] == key
+        ki = self.key_info
+        lo = 0
+        hi = info.ncells
+        exact = False
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            p = self._cell_payload(page, info, mid)
+            if p.__class__ is IO:
+                return p
+            c = compare_record(p, key, ki)
+            if c < 0 or (upper and c == 0):
+                lo = mid + 1
+            else:
+                if c == 0:
+                    exact = True
+                hi = mid
+        return lo, exact
+
+    def _seek_leaf(self, key, upper, stop_on_equal):
+        """Re-entrant: descend to the leaf position for ``key``; returns (pos, exact).
+
+        With ``stop_on_equal`` (index inserts) an equal interior cell stops the descent there.
+        """
+        r = self._to_root()
+        if r is not None:
+            return r
+        pager = self.pager
+        while True:
+            page = self._page
+            info = self._info
+            r = self._search(page, info, key, upper)
+            if r.__class__ is IO:
+                return r
+            i, exact = r
+            if info.leaf or (exact and stop_on_equal and info.index):
+                return i, exact
+            r = pager.read_page(info.children[i])
+            if r.__class__ is IO:
+                return r
+            self._pages.append(page)
+            self._idxs.append(i)
+            self._page = r
+            self._info = r.aux or decode_page(r)
+
+    def seek(self, key, op):
+        """Re-entrant: position by ``key`` (rowid, or list of index values) and ``op``.
+
+        Returns True when on an entry satisfying ``op`` (for SEEK_EQ: equal to the
+        key, comparing only the given prefix on an index).
+        """
+        upper = op == SEEK_GT or op == SEEK_LE
+        r = self._seek_leaf(key, upper, False)
+        if r.__class__ is IO:
+            return r
+        p = r[0]
+        n = self._info.ncells
+        if op == SEEK_LT or op == SEEK_LE:
+            if p > 0:
+                self._ci = p - 1
+                self._state = _VALID
+                return True
+            self._ci = 0
+            self._state = _VALID
+            return self._climb_prev()
+        if p < n:
+            self._ci = p
+            self._state = _VALID
+        elif n == 0 and not self._pages:
+            self._state = _INVALID
+            return False
+        else:
+            self._ci = n - 1
+            self._state = _VALID
+            r = self._climb_next()
+            if r is not True:
+                return r
+        if op != SEEK_EQ:
+            return True
+        if not self._index:
+            return self._info.keys[self._ci] == key
+        pl = self.payload()
+        if pl.__class__ is IO:
+            return pl
+        return compare_record(pl, key, self.key_info) == 0
+
+    # --- reading the current entry --------------------------------------------------
+
+    def rowid(self):
+        """The current entry's rowid (on an index: the record's last column)."""
+        if self._state == _REQUIRE_SEEK:
+            saved = self._saved
+            if not self._index:
+                return saved
+            rec = Record(saved)
+            return rec.column(rec.ncols - 1)
+        info = self._info
+        if info.keys is not None and info.leaf:
+            return info.keys[self._ci]
+        p = self._cell_payload(self._page, info, self._ci)
+        if p.__class__ is IO:
+            raise InternalError("rowid() of an index entry with overflow needs payload() first")
+        rec = Record(p)
+        return rec.column(rec.ncols - 1)
+
+    def _current_payload(self):
+        """Re-entrant: the current entry's payload (a bytearray copy when it is all local)."""
+        if self._state != _VALID:
+            if self._state != _REQUIRE_SEEK:
+                raise InternalError("cursor is not on an entry")
+            r = self._restore(SEEK_GE)
+            if r.__class__ is IO:
+                return r
+            if not r:
+                raise InternalError("cursor is not on an entry")
+        return self._cell_payload(self._page, self._info, self._ci)
+
+    def payload(self):
+        """Re-entrant: the current entry's payload bytes (record bytes)."""
+        p = self._current_payload()
+        if p.__class__ is bytearray:
+            return bytes(p)
+        return p
+
+    def record(self):
+        """Re-entrant: the current entry's Record."""
+        p = self._current_payload()
+        if p.__class__ is IO:
+            return p
+        return Record(p)
+
+    def count(self):
+        """Re-entrant: number of entries in the tree."""
+        st = self._count
+        if st is None:
+            st = self._count = [[self.root], 0]
+        stack = st[0]
+        pager = self.pager
+        while stack:
+            r = pager.read_page(stack[-1])
+            if r.__class__ is IO:
+                return r
+            stack.pop()
+            info = r.aux or decode_page(r)
+            if info.leaf:
+                st[1] += info.ncells
+            else:
+                if info.index:
+                    st[1] += info.ncells
+                stack.extend(info.children)
+        self._count = None
+        return st[1]
+
+    # --- mutation -------------------------------------------------------------------
+
+    def _run_mut(self):
+        g = self._mut
+        try:
+            r = g.send(None)
+        except StopIteration:
+            self._mut = None
+            return None
+        except BaseException:
+            self._mut = None
+            raise
+        return r
+
+    def _save_position(self):
+        """Re-entrant: remember where this cursor is, because another cursor changes the tree."""
+        st = self._state
+        if st == _VALID:
+            if self._index:
+                p = self.payload()
+                if p.__class__ is IO:
+                    return p
+                self._saved = p
+            else:
+                self._saved = self._info.keys[self._ci] if self._info.leaf else None
+            self._state = _REQUIRE_SEEK
+        elif st == _AFTER_DELETE:
+            self._state = _REQUIRE_SEEK
+        elif st != _REQUIRE_SEEK:
+            self._state = _INVALID
+        self._pages = []
+        self._idxs = []
+        self._page = None
+        self._info = None
+        self._ovfl = None
+        return None
+
+    def _others_idle(self):
+        """True if no other cursor on this tree holds a position that a change could move."""
+        for c in self._open:
+            if c is not self and c._state != _INVALID and c._state != _REQUIRE_SEEK:
+                return False
+        return True
+
+    def _save_others(self):
+        for c in list(self._open):
+            if c is not self:
+                while True:
+                    r = c._save_position()
+                    if r.__class__ is not IO:
+                        break
+                    yield r
+
+    def _make_cell(self, key, payload, ovfl_pgno, local):
+        if self._index:
+            head = put_varint(len(key))
+            body = key
+        else:
+            head = put_varint(len(payload)) + put_varint(key)
+            body = payload
+        if ovfl_pgno:
+            return head + body[:local] + _pack_u32(ovfl_pgno)
+        return head + body
+
+    def insert(self, key, payload):
+        """Re-entrant: insert (table: rowid ``key``, record ``payload``; index: record ``key``).
+
+        Replaces an entry with an equal key; leaves the cursor on the new entry.
+        """
+        if self._mut is not None:
+            return self._run_mut()
+        index = self._index
+        if index:
+            body = key
+            skey = decode_record(key)
+        else:
+            body = payload
+            skey = key
+        r = None
+        if not index and self._state == _VALID and self._epoch == self._current_epoch():
+            # Appends and in-range keys skip the descent (sqlite's BTCF_AtLast shortcut).
+            keys = self._info.keys if self._info.leaf else None
+            if keys and keys[0] <= key and (key <= keys[-1] or self._at_right_edge()):
+                p = bisect_left(keys, key)
+                r = p, p < len(keys) and keys[p] == key
+        if r is None:
+            r = self._seek_leaf(skey, False, True)
+            if r.__class__ is IO:
+                return r
+        p, exact = r
+        usable = self._usable
+        info = self._info
+        page = self._page
+        size = len(body)
+        fits_local = size <= (usable - 35 if not index else ((usable - 12) * 64 // 255) - 23)
+        if fits_local and info.leaf and (len(self._open) == 1 or self._others_idle()):
+            cell = self._make_cell(key, payload, 0, 0)
+            need = (len(cell) if len(cell) > 4 else 4) + 2
+            data = page.data
+            free = free_space(data, info)
+            old_ovfl = False
+            if exact:
+                off = info.ptrs[p]
+                old_ovfl = parse_cell(data, off, info.ptype, usable)[3] != 0
+                free += cell_size(data, off, info.ptype, usable) + 2
+            if need <= free and not old_ovfl:
+                self.pager.mark_dirty(page)
+                if exact:
+                    info = drop_cell(page, info, p, usable)
+                    free = None
+                info = insert_cell(page, info, p, cell, usable, None if index else key, free)
+                self._info = info
+                self._ci = p
+                self._state = _VALID
+                self._ovfl = None
+                return None
+        self._mut = self._insert_gen(key, payload, skey, p, exact)
+        return self._run_mut()
+
+    def _insert_gen(self, key, payload, skey, p, exact):
+        pager = self.pager
+        usable = self._usable
+        index = self._index
+        yield from self._save_others()
+        pages = self._pages + [self._page]
+        idxs = list(self._idxs)
+        body = key if index else payload
+        local = local_payload_size(not index, len(body), usable)
+        first_ovfl = 0
+        if local < len(body):
+            first_ovfl = yield from self._write_overflow(body[local:])
+        cell = self._make_cell(key, payload, first_ovfl, local)
+        if len(cell) < 4:
+            cell += bytes(4 - len(cell))
+        node = node_of(pages[-1], usable)
+        to_free = []
+        append = False
+        if exact:
+            old = node.cells[p]
+            if node.ptype == PAGE_INDEX_INTERIOR:
+                cell = old[:4] + cell
+                old = old[4:]
+            o = parse_cell(old, 0, PAGE_INDEX_LEAF if index else PAGE_TABLE_LEAF, usable)[3]
+            if o:
+                to_free = yield from overflow_chain(pager, o)
+            node.cells[p] = cell
+        else:
+            node.cells.insert(p, cell)
+            append = (p == len(node.cells) - 1 and node.ptype == PAGE_TABLE_LEAF and len(pages) > 1
+                      and idxs[-1] == (pages[-2].aux or decode_page(pages[-2])).ncells)
+        freed = yield from balance(self.pager, self._index, pages, idxs, {len(pages) - 1: node}, append)
+        for pgno in to_free + freed:
+            yield from free(pager, pgno)
+        while True:
+            r = self._seek_leaf(skey, False, True)
+            if r.__class__ is not IO:
+                break
+            yield r
+        self._ci = r[0]
+        self._state = _VALID
+
+    def _write_overflow(self, rest):
+        """Generator: allocate and fill the overflow chain for ``rest``; returns its first pgno."""
+        pager = self.pager
+        per = self._usable - 4
+        chunks = [rest[i:i + per] for i in range(0, len(rest), per)]
+        pgs = []
+        for _ in chunks:
+            pg = yield from allocate(pager)
+            pgs.append(pg)
+        for i, pg in enumerate(pgs):
+            nxt = pgs[i + 1].pgno if i + 1 < len(pgs) else 0
+            pager.mark_dirty(pg)
+            d = pg.data
+            U32.pack_into(d, 0, nxt)
+            d[4:4 + len(chunks[i])] = chunks[i]
+            pg.aux = None
+        return pgs[0].pgno
+
+    def delete(self):
+        """Re-entrant: delete the current entry; ``next()`` then moves to the entry after it."""
+        if self._mut is not None:
+            return self._run_mut()
+        if self._state == _VALID and self._epoch != self._current_epoch():
+            # Positioned in an earlier transaction: find the entry again in fresh pages.
+            r = self._save_position()
+            if r is not None:
+                return r
+        if self._state == _REQUIRE_SEEK:
+            r = self._restore(SEEK_GE)
+            if r.__class__ is IO:
+                return r
+            if r != 2:
+                raise InternalError("delete: the cursor's entry no longer exists")
+        if self._state != _VALID:
+            raise InternalError("delete: cursor is not on an entry")
+        info = self._info
+        page = self._page
+        ci = self._ci
+        usable = self._usable
+        if info.leaf and (len(self._open) == 1 or self._others_idle()):
+            data = page.data
+            off = info.ptrs[ci]
+            size, start, local, ovfl = parse_cell(data, off, info.ptype, usable)
+            if not ovfl:
+                used_after = (capacity(info.hdr, info.ptype, usable) - free_space(data, info)
+                              - cell_size(data, off, info.ptype, usable) - 2)
+                if not self._pages or (info.ncells > 1 and not underfull(
+                        used_after, capacity(info.hdr, info.ptype, usable), usable)):
+                    self._saved = info.keys[ci] if not self._index else bytes(data[start:start + local])
+                    self.pager.mark_dirty(page)
+                    self._info = drop_cell(page, info, ci, usable)
+                    self._ci = ci - 1
+                    self._state = _AFTER_DELETE
+                    self._ovfl = None
+                    return None
+        self._mut = self._delete_gen()
+        return self._run_mut()
+
+    def _delete_gen(self):
+        pager = self.pager
+        usable = self._usable
+        index = self._index
+        if index:
+            while True:
+                saved = self.payload()
+                if saved.__class__ is not IO:
+                    break
+                yield saved
+        else:
+            saved = self._info.keys[self._ci]
+        yield from self._save_others()
+        pages = self._pages + [self._page]
+        idxs = list(self._idxs)
+        ci = self._ci
+        node = node_of(pages[-1], usable)
+        cell = node.cells[ci]
+        o = parse_cell(cell, 0, node.ptype, usable)[3]
+        to_free = (yield from overflow_chain(pager, o)) if o else []
+        nodes = {}
+        if node.ptype == PAGE_INDEX_INTERIOR:
+            # Replace the interior entry with its predecessor, the last entry of the
+            # rightmost leaf of its left subtree (SQLite's delete of an interior cell).
+            top = len(pages) - 1
+            nodes[top] = node
+            child = U32.unpack_from(cell, 0)[0]
+            idxs.append(ci)
+            while True:
+                pg = yield from load(pager, child)
+                pages.append(pg)
+                info = pg.aux or decode_page(pg)
+                if info.leaf:
+                    break
+                idxs.append(info.ncells)
+                child = info.right
+            leaf = node_of(pages[-1], usable)
+            if not leaf.cells:
+                raise corrupt(pgno=pages[-1].pgno)
+            pred = leaf.cells.pop()
+            node.cells[ci] = cell[:4] + pred
+            nodes[len(pages) - 1] = leaf
+        else:
+            del node.cells[ci]
+            nodes[len(pages) - 1] = node
+        freed = yield from balance(self.pager, self._index, pages, idxs, nodes, False)
+        for pgno in to_free + freed:
+            yield from free(pager, pgno)
+        self._saved = saved
+        self._state = _REQUIRE_SEEK
+        self._pages = []
+        self._idxs = []
+        self._page = None
+        self._info = None
+        self._ovfl = None
+
+# --- whole trees ----------------------------------------------------------------------
+
+_PENDING = {}  # (id(pager), root, op) -> generator of an unfinished drop/clear
+
+
+def create_btree(pager, is_index):
+    """Re-entrant: a new empty B-tree (a leaf root page); returns the root pgno."""
+    r = pager.allocate_page()
+    if r.__class__ is IO:
+        return r
+    init_page(r, PAGE_INDEX_LEAF if is_index else PAGE_TABLE_LEAF, pager.usable_size)
+    return r.pgno
+
+
+def _tree_pages(pager, root):
+    """Generator: every page of the tree under ``root`` (overflow pages included), root first."""
+    usable = pager.usable_size
+    out = []
+    stack = [root]
+    while stack:
+        pgno = stack.pop()
+        if pgno in out or pgno > pager.db_size or pgno < 1:
+            raise corrupt(pgno=pgno)
+        out.append(pgno)
+        page = yield from load(pager, pgno)
+        info = page.aux or decode_page(page)
+        if info.ptype != PAGE_TABLE_INTERIOR:
+            data = page.data
+            for off in info.ptrs:
+                o = parse_cell(data, off, info.ptype, usable)[3]
+                if o:
+                    chain = yield from overflow_chain(pager, o)
+                    out.extend(chain)
+        if not info.leaf:
+            stack.extend(reversed(info.children))
+    return out
+
+
+def _drop_gen(pager, root, keep_root):
+    pgnos = yield from _tree_pages(pager, root)
+    for cur in list(_OPEN.get((id(pager), root), ())):
+        # Open cursors on the tree now point at nothing (sqlite's BtreeClearTable trips them).
+        cur._state = _INVALID
+        cur._pages = []
+        cur._idxs = []
+        cur._page = None
+        cur._info = None
+        cur._ovfl = None
+    if keep_root:
+        page = yield from load(pager, root)
+        info = page.aux or decode_page(page)
+        pager.mark_dirty(page)
+        init_page(page, PAGE_INDEX_LEAF if info.index else PAGE_TABLE_LEAF, pager.usable_size)
+        pgnos = pgnos[1:]
+    for pgno in pgnos:
+        yield from free(pager, pgno)
+
+
+def _run_pending(key, make):
+    g = _PENDING.get(key)
+    if g is None:
+        g = _PENDING[key] = make()
+    try:
+        r = g.send(None)
+    except StopIteration:
+        del _PENDING[key]
+        return None
+    except BaseException:
+        del _PENDING[key]
+        raise
+    return r
+
+
+def drop_btree(pager, root):
+    """Re-entrant: free every page of the tree, the root included."""
+    return _run_pending((id(pager), root, 0), lambda: _drop_gen(pager, root, False))
+
+
+def clear_btree(pager, root):
+    """Re-entrant: free every page but the root, which becomes an empty leaf of its kind."""
+    return _run_pending((id(pager), root, 1), lambda: _drop_gen(pager, root, True))

@@ -1,0 +1,390 @@
+"""Cell-level editing of one B-tree page: header, cell pointers, freeblocks, cells.
+
+Owns the byte layout of a single page (fileformat2 §1.6, sqlite btreeInt.h):
+the 8/12-byte page header at ``hdr`` (100 on page 1, else 0), the cell pointer
+array after it, the cell content area growing down from ``content start``, the
+freeblock chain (ascending offsets, each block >= 4 bytes) and the count of
+fragmented bytes (free runs of 1-3 bytes). ``PageInfo`` is the decoded view the
+B-tree caches in ``page.aux``; every function here that edits ``page.data``
+either keeps that view exact or resets ``page.aux`` to None.
+Invariant kept by every edit: content start + freeblocks + fragments + cells
+account for every byte after the pointer array.
+Mirrors sqlite src/btree.c (insertCell, dropCell, freeSpace, allocateSpace,
+defragmentPage, decodeFlags) and Turso core/storage/btree.rs page editing.
+"""
+
+import struct
+from itertools import accumulate
+
+from limbodb.errors import corrupt
+from limbodb.storage.ondisk import (
+    LEAF_HEADER as _HDR, PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF,
+    U16 as _U16, U32 as _U32, get_varint, header_size, local_payload_size,
+)
+
+_FREEBLOCK = struct.Struct(">HH")  # next freeblock offset, size of this block
+_PAGE_TYPES = frozenset((PAGE_INDEX_INTERIOR, PAGE_TABLE_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_LEAF))
+_PTRS = {}  # ncells -> Struct of the cell pointer array
+
+
+def _ptr_struct(n):
+    s = _PTRS.get(n)
+    if s is None:
+        s = _PTRS[n] = struct.Struct(">%dH" % n)
+    return s
+
+
+def varint_end(data, off):
+    """Offset just past the varint at ``off`` (the 9th byte of a varint is always its last)."""
+    last = off + 8
+    while off < last and data[off] & 0x80:
+        off += 1
+    return off + 1
+
+
+def signed64(v):
+    """A varint read as unsigned becomes SQLite's signed 64-bit rowid."""
+    return v - 0x10000000000000000 if v >= 0x8000000000000000 else v
+
+
+class PageInfo:
+    """Decoded view of one B-tree page, cached in ``page.aux``.
+
+    ``ptrs`` are cell offsets; ``keys`` the rowids of a table page's cells;
+    ``children`` the child pgnos of an interior page (cell children then the
+    right-most pointer, so ``children[ncells] == right``).
+    """
+
+    __slots__ = ("ptype", "leaf", "index", "hdr", "ncells", "ptrs", "keys", "children", "right")
+
+    def __init__(self, ptype, hdr, ptrs):
+        self.ptype = ptype
+        self.leaf = ptype >= PAGE_INDEX_LEAF
+        self.index = ptype == PAGE_INDEX_LEAF or ptype == PAGE_INDEX_INTERIOR
+        self.hdr = hdr
+        self.ncells = len(ptrs)
+        self.ptrs = ptrs
+        self.keys = None
+        self.children = None
+        self.right = 0
+
+
+def decode_page(page):
+    """Decode ``page``'s header and cell pointers (and rowids/children) into ``page.aux``."""
+    data = page.data
+    pgno = page.pgno
+    hdr = 100 if pgno == 1 else 0
+    ptype = data[hdr]
+    if ptype not in _PAGE_TYPES:
+        raise corrupt(pgno=pgno)
+    n = (data[hdr + 3] << 8) | data[hdr + 4]
+    leaf = ptype >= PAGE_INDEX_LEAF
+    start = hdr + (8 if leaf else 12)
+    if start + 2 * n > len(data):
+        raise corrupt(pgno=pgno)
+    ptrs = list(_ptr_struct(n).unpack_from(data, start))
+    info = PageInfo(ptype, hdr, ptrs)
+    if ptype == PAGE_TABLE_LEAF:
+        keys = []
+        append = keys.append
+        for off in ptrs:
+            # Skip the payload-size varint, then read the rowid; 1-3 byte rowids inline.
+            off = off + 1 if data[off] < 0x80 else varint_end(data, off)
+            b = data[off]
+            if b < 0x80:
+                append(b)
+                continue
+            b2 = data[off + 1]
+            if b2 < 0x80:
+                append(((b & 0x7F) << 7) | b2)
+                continue
+            b3 = data[off + 2]
+            if b3 < 0x80:
+                append(((b & 0x7F) << 14) | ((b2 & 0x7F) << 7) | b3)
+            else:
+                append(signed64(get_varint(data, off)[0]))
+        info.keys = keys
+    elif not leaf:
+        right = _U32.unpack_from(data, hdr + 8)[0]
+        info.right = right
+        u32 = _U32.unpack_from
+        children = [u32(data, off)[0] for off in ptrs]
+        children.append(right)
+        info.children = children
+        if ptype == PAGE_TABLE_INTERIOR:
+            keys = []
+            append = keys.append
+            for off in ptrs:
+                b = data[off + 4]
+                if b < 0x80:
+                    append(b)
+                else:
+                    append(signed64(get_varint(data, off + 4)[0]))
+            info.keys = keys
+    page.aux = info
+    return info
+
+
+def parse_cell(data, off, ptype, usable):
+    """(payload size, local payload offset, local size, first overflow pgno or 0) of a cell."""
+    if ptype == PAGE_INDEX_INTERIOR:
+        off += 4
+    b = data[off]
+    if b < 0x80:
+        size = b
+        off += 1
+    else:
+        size, n = get_varint(data, off)
+        off += n
+    if ptype == PAGE_TABLE_LEAF:
+        off = varint_end(data, off)  # skip the rowid
+        if size <= usable - 35:
+            return size, off, size, 0
+        local = local_payload_size(True, size, usable)
+    else:
+        local = local_payload_size(False, size, usable)
+    if local >= size:
+        return size, off, size, 0
+    return size, off, local, _U32.unpack_from(data, off + local)[0]
+
+
+def cell_size(data, off, ptype, usable):
+    """Bytes the cell at ``off`` occupies in the content area (at least 4, as SQLite allocates)."""
+    if ptype == PAGE_TABLE_INTERIOR:
+        return varint_end(data, off + 4) - off
+    size, start, local, ovfl = parse_cell(data, off, ptype, usable)
+    n = start - off + local + (4 if ovfl else 0)
+    return n if n >= 4 else 4
+
+
+def cell_bytes(data, off, ptype, usable):
+    return bytes(data[off:off + cell_size(data, off, ptype, usable)])
+
+
+def cells_of(page, info, usable):
+    """Every cell of the page as bytes, in order."""
+    data = page.data
+    ptype = info.ptype
+    ptrs = info.ptrs
+    hdr = info.hdr
+    if ptrs and data[hdr + 1] == 0 and data[hdr + 2] == 0 and data[hdr + 7] == 0:
+        # No freeblocks or fragments: the cells tile the content area, so each
+        # ends where the next one (by offset) starts.
+        offs = sorted(ptrs)
+        if offs[0] == (_U16.unpack_from(data, hdr + 5)[0] or 65536):
+            ends = dict(zip(offs, offs[1:]))
+            ends[offs[-1]] = usable
+            return [bytes(data[off:ends[off]]) for off in ptrs]
+    return [cell_bytes(data, off, ptype, usable) for off in ptrs]
+
+
+def free_space(data, info):
+    """Free bytes on the page: gap + freeblocks + fragments (SQLite's nFree)."""
+    hdr = info.hdr
+    _, first, n, top, frag = _HDR.unpack_from(data, hdr)
+    if top == 0:
+        top = 65536
+    total = top - (hdr + header_size(info.ptype) + 2 * n) + frag
+    blk = first
+    while blk:
+        nxt, sz = _FREEBLOCK.unpack_from(data, blk)
+        total += sz
+        blk = nxt
+    return total
+
+
+def capacity(hdr, ptype, usable):
+    """Bytes available for cells and their pointers on an empty page."""
+    return usable - hdr - header_size(ptype)
+
+
+def build_page(page, ptype, cells, right, usable):
+    """Rewrite ``page`` to hold exactly ``cells`` (bytes, in order): no freeblocks, no fragments.
+
+    The caller has called ``pager.mark_dirty(page)``. Resets ``page.aux``.
+    """
+    data = page.data
+    hdr = 100 if page.pgno == 1 else 0
+    hsz = header_size(ptype)
+    n = len(cells)
+    # Cell 0 ends the page, cell 1 sits before it, and so on.
+    ptrs = [usable - end for end in accumulate([len(c) for c in cells])]
+    top = ptrs[-1] if ptrs else usable
+    ptr_end = hdr + hsz + 2 * n
+    if ptr_end > top:
+        raise corrupt("cells do not fit on page", pgno=page.pgno)
+    data[top:usable] = b"".join(reversed(cells))
+    _ptr_struct(n).pack_into(data, hdr + hsz, *ptrs)
+    data[ptr_end:top] = bytes(top - ptr_end)
+    _HDR.pack_into(data, hdr, ptype, 0, n, top & 0xFFFF, 0)
+    if hsz == 12:
+        _U32.pack_into(data, hdr + 8, right)
+    page.aux = None
+
+
+def init_page(page, ptype, usable):
+    """Make ``page`` an empty B-tree page of type ``ptype``."""
+    build_page(page, ptype, [], 0, usable)
+
+
+def defragment(page, info, usable):
+    """Pack all cells at the end of the content area (SQLite defragmentPage)."""
+    right = info.right
+    build_page(page, info.ptype, cells_of(page, info, usable), right, usable)
+
+
+def _allocate(page, info, nbytes, usable):
+    """Offset of ``nbytes`` of content space reserved for a new cell plus 2 pointer bytes, or -1."""
+    data = page.data
+    hdr = info.hdr
+    _, first, n, top, frag = _HDR.unpack_from(data, hdr)
+    if top == 0:
+        top = 65536
+    ptr_end = hdr + header_size(info.ptype) + 2 * n
+    if first and ptr_end + 2 <= top:
+        prev = hdr + 1
+        blk = first
+        while blk:
+            nxt, sz = _FREEBLOCK.unpack_from(data, blk)
+            if sz >= nbytes:
+                rest = sz - nbytes
+                if rest < 4:
+                    if frag + rest > 60:
+                        break
+                    _U16.pack_into(data, prev, nxt)
+                    data[hdr + 7] = frag + rest
+                    return blk
+                # Keep the front of the block free; the cell takes its tail.
+                _U16.pack_into(data, blk + 2, rest)
+                return blk + rest
+            prev = blk
+            blk = nxt
+    if ptr_end + 2 + nbytes > top:
+        if ptr_end + 2 + nbytes > ptr_end + free_space(data, info):
+            return -1
+        defragment(page, info, usable)
+        info = decode_page(page)
+        top = _U16.unpack_from(data, hdr + 5)[0] or 65536
+    top -= nbytes
+    _U16.pack_into(data, hdr + 5, top & 0xFFFF)
+    return top
+
+
+def insert_cell(page, info, idx, cell, usable, rowid=None, free=None):
+    """Insert ``cell`` at position ``idx`` if it fits; return the page's PageInfo or None.
+
+    The caller has called ``pager.mark_dirty(page)``. ``page.aux`` stays exact
+    (``rowid`` saves decoding a table leaf cell's key); ``free`` is
+    free_space() if the caller knows it.
+    """
+    nbytes = len(cell)
+    if nbytes < 4:
+        cell = cell + bytes(4 - nbytes)
+        nbytes = 4
+    if nbytes + 2 > (free_space(page.data, info) if free is None else free):
+        return None
+    off = _allocate(page, info, nbytes, usable)
+    if off < 0:
+        return None
+    info = page.aux if page.aux is not None else decode_page(page)
+    data = page.data
+    data[off:off + nbytes] = cell
+    hdr = info.hdr
+    n = info.ncells
+    ptype = info.ptype
+    pstart = hdr + header_size(ptype)
+    pos = pstart + 2 * idx
+    end = pstart + 2 * n
+    data[pos + 2:end + 2] = data[pos:end]
+    _U16.pack_into(data, pos, off)
+    _U16.pack_into(data, hdr + 3, n + 1)
+    info.ptrs.insert(idx, off)
+    info.ncells = n + 1
+    if ptype == PAGE_TABLE_LEAF:
+        if rowid is None:
+            rowid = signed64(get_varint(cell, varint_end(cell, 0))[0])
+        info.keys.insert(idx, rowid)
+    elif ptype != PAGE_INDEX_LEAF:
+        info.children.insert(idx, _U32.unpack_from(cell, 0)[0])
+        if ptype == PAGE_TABLE_INTERIOR:
+            info.keys.insert(idx, signed64(get_varint(cell, 4)[0]))
+    return info
+
+
+def drop_cell(page, info, idx, usable):
+    """Remove cell ``idx``, returning its space to the freeblock list; returns the PageInfo.
+
+    The caller has called ``pager.mark_dirty(page)``. ``page.aux`` stays exact.
+    """
+    data = page.data
+    off = info.ptrs[idx]
+    ptype = info.ptype
+    size = cell_size(data, off, ptype, usable)
+    hdr = info.hdr
+    n = info.ncells
+    pstart = hdr + header_size(ptype)
+    pos = pstart + 2 * idx
+    end = pstart + 2 * n
+    data[pos:end - 2] = data[pos + 2:end]
+    data[end - 2:end] = b"\0\0"
+    _U16.pack_into(data, hdr + 3, n - 1)
+    _free_space_range(page, hdr, off, size)
+    del info.ptrs[idx]
+    info.ncells = n - 1
+    if info.keys is not None:
+        del info.keys[idx]
+    if info.children is not None:
+        del info.children[idx]
+    return info
+
+
+def set_child(page, info, idx, pgno):
+    """Point child ``idx`` of an interior page (``ncells``: the right-most) at ``pgno``."""
+    if idx == info.ncells:
+        _U32.pack_into(page.data, info.hdr + 8, pgno)
+        info.right = pgno
+    else:
+        _U32.pack_into(page.data, info.ptrs[idx], pgno)
+    info.children[idx] = pgno
+
+
+def _free_space_range(page, hdr, start, size):
+    """Return [start, start+size) to the free list, merging neighbours (SQLite freeSpace)."""
+    data = page.data
+    _, first, n, top, frag = _HDR.unpack_from(data, hdr)
+    if top == 0:
+        top = 65536
+    blocks = []
+    blk = first
+    while blk:
+        nxt, sz = _FREEBLOCK.unpack_from(data, blk)
+        blocks.append([blk, sz])
+        blk = nxt
+    blocks.append([start, size])
+    blocks.sort()
+    merged = []
+    for b in blocks:
+        if merged:
+            last = merged[-1]
+            gap = b[0] - (last[0] + last[1])
+            if gap < 4 and gap <= frag:
+                # A run of fewer than 4 bytes between two blocks is counted in the fragments.
+                frag -= gap
+                last[1] += gap + b[1]
+                continue
+        merged.append(b)
+    if merged and merged[0][0] <= top:
+        # The first free block touches the content start: grow the gap instead.
+        top = merged[0][0] + merged[0][1]
+        del merged[0]
+    elif merged:
+        gap = merged[0][0] - top
+        if gap < 4 and gap <= frag:
+            frag -= gap
+            top = merged[0][0] + merged[0][1]
+            del merged[0]
+    nxt = 0
+    for off, sz in reversed(merged):
+        _FREEBLOCK.pack_into(data, off, nxt, sz)
+        nxt = off
+    _HDR.pack_into(data, hdr, data[hdr], nxt, n, top & 0xFFFF, frag)
