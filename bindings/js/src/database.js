@@ -1,0 +1,230 @@
+// Database: one connection, with the Promise-based API of @tursodatabase/database.
+//
+// It drives an engine (engine.js in-process, or protocol.js's RemoteEngine
+// talking to a worker) whose calls return values or Promises; every call here
+// is awaited, so both work the same. An in-process engine prepares
+// synchronously, so prepare() throws SQL errors at once, as better-sqlite3
+// does; through a worker they surface at the statement's first await.
+// transaction() runs on this connection: statements other code issues while
+// the callback awaits join the transaction, as in @tursodatabase/database on
+// platforms without async-context tracking.
+
+import { SqliteError } from "./sqlite-error.js";
+import { fromSqlValue, Statement, toSqlValue } from "./statement.js";
+
+const MODES = { "": "", deferred: "DEFERRED", immediate: "IMMEDIATE", exclusive: "EXCLUSIVE" };
+
+export class Database {
+  constructor(engine, path, options = {}) {
+    if (typeof path !== "string") throw new TypeError("Expected first argument to be a string");
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("Expected second argument to be an options object");
+    }
+    this._engine = engine;
+    this._path = path;
+    this._options = options;
+    this._cid = undefined;
+    this._open = false;
+    this._safeIntegers = Boolean(options.defaultSafeIntegers);
+  }
+
+  // Open the connection; connect() calls it.
+  async _connect() {
+    const { readonly = false, fileMustExist = false } = this._options;
+    this._cid = await this._engine.open(this._path, { readonly, fileMustExist });
+    this._open = true;
+    return this;
+  }
+
+  get name() {
+    return this._path;
+  }
+
+  get readonly() {
+    return Boolean(this._options.readonly);
+  }
+
+  get open() {
+    return this._open;
+  }
+
+  get memory() {
+    return this._path === ":memory:" || this._path === "";
+  }
+
+  get inTransaction() {
+    return this._open && Boolean(this._engine.inTransaction(this._cid));
+  }
+
+  prepare(sql) {
+    this._checkOpen();
+    if (typeof sql !== "string") throw new TypeError("Expected first argument to be a string");
+    if (!sql.trim()) throw new RangeError("The supplied SQL string contains no statements");
+    return new Statement(this, sql, this._engine.prepare(this._cid, sql));
+  }
+
+  async exec(sql) {
+    this._checkOpen();
+    if (typeof sql !== "string") throw new TypeError("Expected first argument to be a string");
+    await this._engine.exec(this._cid, sql);
+    return this;
+  }
+
+  async run(sql, ...args) {
+    return this._once(sql, (s) => s.run(...args));
+  }
+
+  async get(sql, ...args) {
+    return this._once(sql, (s) => s.get(...args));
+  }
+
+  async all(sql, ...args) {
+    return this._once(sql, (s) => s.all(...args));
+  }
+
+  async *iterate(sql, ...args) {
+    const stmt = this.prepare(sql);
+    try {
+      yield* stmt.iterate(...args);
+    } finally {
+      await stmt.close();
+    }
+  }
+
+  async pragma(source, options = {}) {
+    if (typeof source !== "string") throw new TypeError("Expected first argument to be a string");
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("Expected second argument to be an options object");
+    }
+    const stmt = this.prepare(`PRAGMA ${source}`);
+    try {
+      return options.simple ? await stmt.pluck().get() : await stmt.all();
+    } finally {
+      await stmt.close();
+    }
+  }
+
+  // Statements in order, each a SQL string or {sql, args}; one result set each.
+  // With a mode ("deferred", "immediate", "exclusive", "write", "read") the batch is one transaction.
+  async batch(statements, mode) {
+    if (!Array.isArray(statements)) throw new TypeError("Expected first argument to be an array of statements");
+    this._checkOpen();
+    const wrap = mode != null && !this.inTransaction;
+    if (wrap) await this.exec(`BEGIN ${batchMode(mode)}`);
+    const results = [];
+    try {
+      for (const item of statements) {
+        const sql = typeof item === "string" ? item : item.sql;
+        const args = typeof item === "string" || item.args === undefined ? [] : [item.args];
+        const stmt = this.prepare(sql);
+        try {
+          await stmt._begin();
+          const cols = stmt.columns();
+          let rows = [];
+          let rowsAffected = 0;
+          if (cols.length) rows = await stmt.all(...args);
+          else rowsAffected = (await stmt.run(...args)).changes;
+          results.push({ columns: cols.map((c) => c.name), columnTypes: cols.map((c) => c.type ?? ""), rows, rowsAffected });
+        } finally {
+          await stmt.close();
+        }
+      }
+      if (wrap) await this.exec("COMMIT");
+    } catch (err) {
+      if (wrap && this.inTransaction) await this.exec("ROLLBACK");
+      throw err;
+    }
+    return results;
+  }
+
+  transaction(fn) {
+    if (typeof fn !== "function") throw new TypeError("Expected first argument to be a function");
+    const db = this;
+    const wrap = (mode) => async function (...args) {
+      await db.exec(`BEGIN ${mode}`);
+      try {
+        const result = await fn.apply(this, args);
+        await db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        if (db.open && db.inTransaction) await db.exec("ROLLBACK");
+        throw err;
+      }
+    };
+    const variants = {};
+    for (const [name, mode] of Object.entries(MODES)) variants[name || "default"] = { value: wrap(mode) };
+    variants.database = { value: this, enumerable: true };
+    for (const v of Object.values(variants)) if (typeof v.value === "function") Object.defineProperties(v.value, variants);
+    return variants.default.value;
+  }
+
+  // A JS function as an SQL function: db.function(name, [{deterministic, varargs}], fn).
+  function(name, options, fn) {
+    if (typeof options === "function") [options, fn] = [{}, options];
+    this._checkUdf(name, options, fn);
+    const narg = options.varargs ? -1 : fn.length;
+    const call = (...args) => toSqlValue(fn(...args.map(fromSqlValue)));
+    this._engine.createFunction(this._cid, name, narg, call, Boolean(options.deterministic));
+    return this;
+  }
+
+  // A JS aggregate: db.aggregate(name, {start, step, result, deterministic, varargs}).
+  // step(acc, ...values) returns the next accumulator (undefined keeps it); result(acc) the group's value.
+  aggregate(name, options) {
+    if (options === null || typeof options !== "object") throw new TypeError("Expected second argument to be an options object");
+    const { start, step, result } = options;
+    this._checkUdf(name, options, step);
+    if (result !== undefined && typeof result !== "function") throw new TypeError("Expected the \"result\" option to be a function");
+    const narg = options.varargs ? -1 : Math.max(0, step.length - 1);
+    const begin = () => (typeof start === "function" ? start() : start);
+    const next = (acc, ...args) => {
+      const r = step(acc, ...args.map(fromSqlValue));
+      return r === undefined ? acc : r;
+    };
+    const end = (acc) => toSqlValue(result ? result(acc) : acc);
+    this._engine.createAggregate(this._cid, name, narg, begin, next, end);
+    return this;
+  }
+
+  defaultSafeIntegers(toggle = true) {
+    this._safeIntegers = Boolean(toggle);
+    return this;
+  }
+
+  async close() {
+    if (!this._open) return;
+    this._open = false;
+    await this._engine.close(this._cid);
+  }
+
+  _checkUdf(name, options, fn) {
+    this._checkOpen();
+    if (typeof name !== "string") throw new TypeError("Expected first argument to be a string");
+    if (options === null || typeof options !== "object") throw new TypeError("Expected an options object");
+    if (typeof fn !== "function") throw new TypeError("Expected a function");
+    if (!this._engine.createFunction) {
+      throw new TypeError("JavaScript functions cannot be registered through a worker: use the database inside the worker");
+    }
+  }
+
+  _checkOpen() {
+    if (!this._open) throw new TypeError("The database connection is not open");
+  }
+
+  async _once(sql, use) {
+    const stmt = this.prepare(sql);
+    try {
+      return await use(stmt);
+    } finally {
+      await stmt.close();
+    }
+  }
+}
+
+function batchMode(mode) {
+  const m = String(mode).toLowerCase();
+  if (m === "write") return "IMMEDIATE";
+  if (m === "read") return "DEFERRED";
+  if (m in MODES) return MODES[m];
+  throw new SqliteError(`unknown batch mode: ${mode}`, "SQLITE_ERROR", 1);
+}
