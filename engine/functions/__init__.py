@@ -19,13 +19,19 @@ Calling conventions (the VM's side of the contract):
   (``count(DISTINCT x)``) are the VM's job: it filters repeated argument
   tuples (an ephemeral index) before calling ``step``; count(*) is
   ``("count", 0)``.
+  min/max ``step`` returns True when the row became the chosen one (load the
+  bare columns then); ``Min(collation)``/``Max(collation)`` take an optional
+  text comparison function.
 - Errors are raised as ``limbodb.errors`` exceptions (e.g. sum's "integer
   overflow" OperationalError). ``fd.deterministic`` tells the code generator
   whether a call with constant arguments may be folded or used in an index.
-- ``coalesce``, ``ifnull``, ``iif``, ``likely``, ``unlikely`` and
+  ``lookup`` raises SQLite's "no such function: f" and "wrong number of
+  arguments to function f()" (a variadic entry may set ``min_args``).
+- The operators ``X -> P`` and ``X ->> P`` are the entries ("->", 2) and
+  ("->>", 2). ``coalesce``, ``ifnull``, ``iif``, ``likely``, ``unlikely`` and
   ``likelihood`` are plain functions here; the code generator may inline them
-  with short-circuit jumps as SQLite does, which is only observable with
-  side-effecting arguments such as random().
+  with short-circuit jumps as SQLite does.
+Modules: scalar, aggregate, printf, datetime, math, json.
 """
 
 import time
@@ -39,7 +45,7 @@ AGGREGATE = 1
 class FuncDef:
     """One registered function: what the code generator and the VM need to call it."""
 
-    __slots__ = ("name", "nargs", "fn", "kind", "deterministic", "needs_context")
+    __slots__ = ("name", "nargs", "fn", "kind", "deterministic", "needs_context", "min_args")
 
     def __init__(self, name, nargs, fn, kind=SCALAR, deterministic=True, needs_context=False):
         self.name = name
@@ -48,6 +54,8 @@ class FuncDef:
         self.kind = kind
         self.deterministic = deterministic
         self.needs_context = needs_context
+        # Fewest arguments a variadic entry accepts (coalesce needs 2).
+        self.min_args = 0
 
     def __repr__(self):
         kind = "aggregate" if self.kind == AGGREGATE else "scalar"
@@ -81,6 +89,8 @@ class FunctionRegistry:
         fd = defs.get((name, nargs))
         if fd is None:
             fd = defs.get((name, -1))
+            if fd is not None and nargs < fd.min_args:
+                return None
         return fd
 
     def lookup(self, name, nargs):
@@ -170,18 +180,11 @@ FUNCTIONS = FunctionRegistry()
 
 
 def _register_builtins():
-    # Imported here: each module registers itself into FUNCTIONS via register_all().
-    from limbodb.functions import aggregate, scalar
-    scalar.register_all(FUNCTIONS)
-    aggregate.register_all(FUNCTIONS)
-    for name in ("datetime", "json", "printf", "mathfuncs"):
-        try:
-            mod = __import__(f"limbodb.functions.{name}", fromlist=["register_all"])
-        except ModuleNotFoundError as e:
-            if e.name != f"limbodb.functions.{name}":
-                raise
-            continue
-        mod.register_all(FUNCTIONS)
+    # Imported here, after SCALAR/AGGREGATE exist: the function modules import them
+    # from this package (and limbodb.vdbe.value, whose package may be mid-import).
+    from limbodb.functions import aggregate, datetime, json, math, printf, scalar, window
+    for module in (scalar, aggregate, printf, datetime, math, json, window):
+        module.register_all(FUNCTIONS)
 
 
 _register_builtins()
