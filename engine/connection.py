@@ -1,0 +1,424 @@
+"""Connection: one session on a database, and the services the VM calls.
+
+Owns the connection's Pager, its copy of the schema (reloaded when the schema
+cookie on disk differs from the one it was built from, or after DDL), the
+transaction state, the prepared-program cache, the change counters and the
+user functions and collations.
+
+Transactions: ``autocommit`` is True unless BEGIN opened an explicit
+transaction. ``begin(write)`` (OP_Transaction) opens the read transaction and,
+for a write, the write transaction. In autocommit mode a statement's writes
+commit at its OP_Halt (``statement_done``), and the read transaction ends
+when the last running statement ends (``statement_ended``), as sqlite3VdbeHalt
+does. Every method returning IOResult is re-entrant and records progress in
+attributes before it can wait. Mirrors sqlite src/main.c and src/prepare.c,
+Turso core/lib.rs (Connection).
+"""
+
+from collections import OrderedDict
+
+from limbodb.errors import OperationalError, ProgrammingError, SQLITE_READONLY
+from limbodb.functions import FUNCTIONS
+from limbodb.io.completion import IO
+from limbodb.parser import parse_one
+from limbodb.schema import Schema
+from limbodb.statement import Statement
+from limbodb.storage import record
+from limbodb.storage.btree import BTreeCursor
+from limbodb.storage.encryption import encryption_from_options
+from limbodb.storage.pager import Database, Pager
+from limbodb.translate import translate
+
+# Prepared programs kept per connection (sqlite3's cached_statements default).
+DEFAULT_CACHE_SIZE = 128
+
+# sqlite_schema has five columns: type, name, tbl_name, rootpage, sql.
+_SCHEMA_COLUMNS = range(5)
+
+
+# Phases of reading sqlite_schema: FIRST -> READ -> NEXT -> READ ... -> done.
+# READ: the cursor is on an entry not yet appended; NEXT: it has been appended.
+_LOAD_FIRST = 0
+_LOAD_READ = 1
+_LOAD_NEXT = 2
+
+
+_shared_blocking_io = None
+
+
+def default_io(path):
+    """The backend for ``path`` when none is given: a fresh MemoryIO for ":memory:", else the
+    process's one BlockingIO (Database objects are shared per backend, so file connections must
+    share it to share a Database)."""
+    global _shared_blocking_io
+    from limbodb.io import BlockingIO, MemoryIO
+    if path == ":memory:":
+        return MemoryIO()
+    if _shared_blocking_io is None:
+        _shared_blocking_io = BlockingIO()
+    return _shared_blocking_io
+
+
+class _SchemaLoad:
+    """Progress of reading sqlite_schema: the cursor, rows so far, and where to resume."""
+
+    __slots__ = ("cursor", "rows", "phase")
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.rows = []
+        self.phase = _LOAD_FIRST
+
+
+class Connection:
+    """A connection (contracts.md §7 and §10)."""
+
+    def __init__(self, path, io=None, cache_size=DEFAULT_CACHE_SIZE, readonly=False, encryption=None):
+        if io is None:
+            io = default_io(path)
+        self.io = io
+        self.path = path
+        self.readonly = readonly
+        # {"cipher", "hexkey"} or an EncryptionContext: the database is encrypted at rest.
+        self.encryption = encryption_from_options(encryption)
+        self.db = None
+        self.pager = None
+        self.schema = Schema()
+        # Bumped at every schema (re)load; prepared programs of older generations are rebuilt.
+        self.schema_generation = 0
+        self.functions = FUNCTIONS.copy()
+        self.collations = {}
+        self.autocommit = True
+        self.last_insert_rowid = 0
+        self.changes = 0
+        self.total_changes = 0
+        self.interrupted = False
+        self.closed = False
+        # Connection-level PRAGMA settings: cache_size in SQLite's units, foreign_keys on/off,
+        # busy_timeout in milliseconds (how long the synchronous API retries a BUSY statement).
+        self.cache_size_pragma = -2000
+        self.foreign_keys_pragma = 0
+        self.busy_timeout = 0
+        self._read_tx = False
+        self._write_tx = False
+        self._schema_stale = True
+        self._schema_load = None
+        self._schema_changed_in_tx = False
+        self._nrunning = 0
+        self._cache = OrderedDict()
+        self._cache_size = cache_size
+        # Reset VMs of finalized statements, one per cached program: building a VM binds a
+        # closure per instruction, which costs more than running a short program.
+        self._idle_vms = OrderedDict()
+
+    # ------------------------------------------------------------ opening and closing
+
+    def open(self):
+        """Re-entrant: open the database file (recovering it if needed) and load the schema."""
+        if self.db is None:
+            self.db = Database.open(self.io, self.path, self.encryption)
+        r = self.db.open()
+        if r.__class__ is IO:
+            return r
+        if self.pager is None:
+            self.pager = Pager(self.db)
+        return self.refresh_schema()
+
+    def close(self):
+        """Re-entrant: roll back an open transaction and release the pager."""
+        if self.closed:
+            return None
+        if self.pager is not None:
+            if self._write_tx:
+                self.pager.rollback()
+                self._write_tx = False
+            self._end_read()
+            r = self.pager.close()
+            if r.__class__ is IO:
+                return r
+        self.closed = True
+        self._clear_cache()
+        return None
+
+    # ------------------------------------------------------------ preparing
+
+    def prepare(self, sql, offset=0):
+        """The first statement of ``sql[offset:]`` and the offset just past it.
+
+        Returns ``(Statement | None, end)``; None when only whitespace and
+        comments remain. Programs for a whole text (``offset == 0``) are kept
+        in an LRU cache keyed by the text; later statements of a script are
+        not cached, so a long script does not fill the cache with its tails.
+        """
+        if self.closed:
+            raise ProgrammingError("Cannot operate on a closed database.")
+        cache = self._cache
+        if offset == 0:
+            hit = cache.get(sql)
+            if hit is not None and hit[2] == self.schema_generation:
+                cache.move_to_end(sql)
+                program, end = hit[0], hit[1]
+                vm = self._idle_vms.pop(program, None)
+                return Statement(self, program, sql[:end], self.schema_generation, vm), end
+        stmt, end = parse_one(sql, offset)
+        if stmt is None:
+            return None, end
+        program = translate(stmt, self)
+        if offset == 0:
+            cache[sql] = (program, end, self.schema_generation)
+            if len(cache) > self._cache_size:
+                cache.popitem(last=False)
+        return Statement(self, program, sql[offset:end], self.schema_generation), end
+
+    def recycle_vm(self, program, vm, generation):
+        """Keep the reset ``vm`` of a finalized statement for the next Statement of ``program``."""
+        if generation != self.schema_generation or self.closed:
+            return
+        params = vm.params
+        for i in range(len(params)):
+            params[i] = None
+        idle = self._idle_vms
+        idle[program] = vm
+        if len(idle) > self._cache_size:
+            idle.popitem(last=False)
+
+    def compile(self, sql):
+        """A Program for the single statement ``sql`` against the current schema (no cache)."""
+        stmt, _ = parse_one(sql, 0)
+        return translate(stmt, self)
+
+    # ------------------------------------------------------------ VM services (§10)
+
+    def begin(self, write):
+        """Re-entrant: open the read transaction (and the write one if ``write``) unless open.
+
+        Raises BusyError when another connection writes (OP_Transaction turns
+        it into BUSY). A schema cookie that differs from ours reloads the schema.
+        """
+        pager = self.pager
+        if not self._read_tx:
+            r = pager.begin_read_tx()
+            if r.__class__ is IO:
+                return r
+            self._read_tx = True
+            if self._disk_cookie() != self.schema.cookie:
+                self._schema_stale = True
+        if self._schema_stale:
+            r = self._load_schema()
+            if r.__class__ is IO:
+                return r
+        if write and not self._write_tx:
+            if self.readonly:
+                raise OperationalError("attempt to write a readonly database", SQLITE_READONLY)
+            r = pager.begin_write_tx()
+            if r.__class__ is IO:
+                return r
+            self._write_tx = True
+        return None
+
+    def statement_done(self, ok):
+        """Re-entrant: OP_Halt. In autocommit mode, commit (``ok``) or roll back the transaction."""
+        if not self.autocommit:
+            return None
+        if self._write_tx:
+            if ok:
+                r = self.pager.commit()
+                if r.__class__ is IO:
+                    return r
+                self._committed()
+            else:
+                self._rollback_pager()
+            self._write_tx = False
+        if self._nrunning > 1:
+            # Other statements of this connection are still reading: keep a snapshot for them.
+            return self._keep_reading()
+        self._end_read()
+        return None
+
+    def set_autocommit(self, on, rollback=False):
+        """Re-entrant: OP_AutoCommit for BEGIN (on=False), COMMIT/END, and ROLLBACK (rollback=True)."""
+        if not on:
+            if not self.autocommit:
+                raise OperationalError("cannot start a transaction within a transaction")
+            self.autocommit = False
+            return None
+        if self.autocommit:
+            if rollback:
+                raise OperationalError("cannot rollback - no transaction is active")
+            raise OperationalError("cannot commit - no transaction is active")
+        if self._write_tx:
+            if rollback:
+                self._rollback_pager()
+            else:
+                r = self.pager.commit()
+                if r.__class__ is IO:
+                    return r
+                self._committed()
+            self._write_tx = False
+        if self._nrunning > 1:
+            r = self._keep_reading()
+            if r.__class__ is IO:
+                return r
+        else:
+            self._end_read()
+        self.autocommit = True
+        return None
+
+    def reload_schema(self):
+        """Re-entrant: read sqlite_schema again (OP_ParseSchema, after DDL)."""
+        if self._write_tx:
+            self._schema_changed_in_tx = True
+        self._schema_stale = True
+        return self._load_schema()
+
+    def refresh_schema(self):
+        """Re-entrant: make ``schema`` match the database (reloading it if another connection changed it)."""
+        r = self.begin(False)
+        if r.__class__ is IO:
+            return r
+        if self.autocommit and self._nrunning == 0:
+            self._end_read()
+        return None
+
+    # ------------------------------------------------------------ statement bookkeeping
+
+    def statement_started(self):
+        """A Statement began an execution (its first step)."""
+        self._nrunning += 1
+
+    def statement_ended(self, ok):
+        """A Statement's execution ended: finished, failed, or reset before its end.
+
+        In autocommit mode a write the VM did not finish (it raised, or was
+        reset midway) is rolled back; the last running statement ends the read
+        transaction, and clears a pending interrupt.
+        """
+        self._nrunning -= 1
+        if self.autocommit and self._write_tx and not ok:
+            self._rollback_pager()
+            self._write_tx = False
+        if self._nrunning == 0:
+            self.interrupted = False
+            if self.autocommit:
+                self._end_read()
+
+    def interrupt(self):
+        """Make running statements fail with "interrupted" at their next step."""
+        if self._nrunning:
+            self.interrupted = True
+
+    # ------------------------------------------------------------ user functions and collations
+
+    def create_function(self, name, narg, fn, deterministic=False):
+        if fn is None:
+            self.functions.remove(name, narg)
+        else:
+            self.functions.create_function(name, narg, fn, deterministic)
+        self._clear_cache()
+
+    def create_aggregate(self, name, narg, cls):
+        if cls is None:
+            self.functions.remove(name, narg)
+        else:
+            self.functions.create_aggregate(name, narg, cls)
+        self._clear_cache()
+
+    def create_window_function(self, name, narg, cls):
+        """Register (or with ``cls=None`` remove) a class with step/inverse/value/finalize."""
+        from limbodb.functions.window import create_window_function
+        create_window_function(self.functions, name, narg, cls)
+        self._clear_cache()
+
+    def create_collation(self, name, fn):
+        """Register (or with ``fn=None`` remove) a collation ``fn(str, str) -> int``."""
+        key = name.upper()
+        if fn is None:
+            self.collations.pop(key, None)
+            record.COLLATIONS.pop(key, None)
+        else:
+            self.collations[key] = fn
+            record.COLLATIONS[key] = fn
+        self._clear_cache()
+
+    # ------------------------------------------------------------ internals
+
+    def _disk_cookie(self):
+        if not self.pager.db_size:
+            return 0
+        return self.pager.header_field("schema_cookie")
+
+    def _load_schema(self):
+        """Re-entrant: read every row of sqlite_schema (root page 1) into a new Schema."""
+        st = self._schema_load
+        if st is None:
+            if not self.pager.db_size:
+                self._install_schema(Schema(0))
+                return None
+            st = self._schema_load = _SchemaLoad(BTreeCursor(self.pager, 1))
+        try:
+            r = self._read_schema_rows(st)
+            if r.__class__ is IO:
+                return r
+            schema = Schema.from_rows(st.rows, self._disk_cookie())
+        except BaseException:
+            # A failed load starts over next time instead of resuming a broken cursor.
+            self._schema_load = None
+            raise
+        self._schema_load = None
+        self._install_schema(schema)
+        return None
+
+    def _read_schema_rows(self, st):
+        """Re-entrant: append the remaining sqlite_schema rows to ``st.rows``."""
+        cur = st.cursor
+        while True:
+            phase = st.phase
+            if phase == _LOAD_FIRST or phase == _LOAD_NEXT:
+                r = cur.first() if phase == _LOAD_FIRST else cur.next()
+                if r.__class__ is IO:
+                    return r
+                if not r:
+                    return None
+                st.phase = _LOAD_READ
+            rec = cur.record()
+            if rec.__class__ is IO:
+                return rec
+            st.rows.append(tuple(rec.column(i) for i in _SCHEMA_COLUMNS))
+            st.phase = _LOAD_NEXT
+
+    def _install_schema(self, schema):
+        self.schema = schema
+        self._schema_stale = False
+        self.schema_generation += 1
+        self._clear_cache()
+
+    def _clear_cache(self):
+        self._cache.clear()
+        self._idle_vms.clear()
+
+    def _committed(self):
+        # Pager.commit ends the pager's whole transaction, the snapshot included.
+        self._read_tx = False
+        self._schema_changed_in_tx = False
+
+    def _keep_reading(self):
+        """Re-entrant: take a fresh snapshot if the transaction ended under running statements."""
+        if not self._read_tx:
+            r = self.pager.begin_read_tx()
+            if r.__class__ is IO:
+                return r
+            self._read_tx = True
+        return None
+
+    def _rollback_pager(self):
+        self.pager.rollback()
+        self._read_tx = False
+        if self._schema_changed_in_tx:
+            # The in-memory schema shows DDL that was just undone.
+            self._schema_changed_in_tx = False
+            self._schema_stale = True
+
+    def _end_read(self):
+        if self._read_tx:
+            self._read_tx = False
+            self.pager.end_read_tx()
