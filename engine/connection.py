@@ -43,20 +43,16 @@ _LOAD_READ = 1
 _LOAD_NEXT = 2
 
 
-_shared_blocking_io = None
-
-
-def default_io(path):
-    """The backend for ``path`` when none is given: a fresh MemoryIO for ":memory:", else the
-    process's one BlockingIO (Database objects are shared per backend, so file connections must
-    share it to share a Database)."""
-    global _shared_blocking_io
-    from limbodb.io import BlockingIO, MemoryIO
+def default_io(path, kind=None):
+    """The backend for ``path`` given ``io=None`` or a kind name ("auto", "uring", "blocking"):
+    a fresh MemoryIO for ":memory:", else the process's shared file backend chosen by
+    ``limbodb.io.uring.choose_io`` (Database objects are shared per backend, so file
+    connections must share one to share a Database)."""
     if path == ":memory:":
+        from limbodb.io import MemoryIO
         return MemoryIO()
-    if _shared_blocking_io is None:
-        _shared_blocking_io = BlockingIO()
-    return _shared_blocking_io
+    from limbodb.io.uring.choose import choose_io
+    return choose_io(kind)
 
 
 class _SchemaLoad:
@@ -74,8 +70,8 @@ class Connection:
     """A connection (contracts.md §7 and §10)."""
 
     def __init__(self, path, io=None, cache_size=DEFAULT_CACHE_SIZE, readonly=False, encryption=None):
-        if io is None:
-            io = default_io(path)
+        if io is None or isinstance(io, str):
+            io = default_io(path, io)
         self.io = io
         self.path = path
         self.readonly = readonly

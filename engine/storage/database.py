@@ -19,6 +19,7 @@ import os
 from limbodb.errors import BusyError, DatabaseError, SQLITE_NOTADB, corrupt, invariant
 from limbodb.io.base import EXCLUSIVE_LOCK
 from limbodb.io.completion import IO, CompletionGroup, IOResult
+from limbodb.storage.encryption import clear_header, is_encrypted_header
 from limbodb.storage.header import DEFAULT_PAGE_SIZE, HEADER_SIZE, page_size_ok, parse_header
 from limbodb.storage.journal import HotJournalRollback
 from limbodb.storage.wal import FRAME_HEADER_SIZE, WalIndex, recover
@@ -50,7 +51,7 @@ class Database:
     open = _OpenDescriptor()
 
     # Open states: each says what has been issued; nothing shared is published before DONE.
-    O_START, O_JOURNAL, O_SIZE, O_HEADER, O_WAL_SIZE, O_WAL_READ, O_PAGE1, O_DONE = range(8)
+    O_START, O_JOURNAL, O_SIZE, O_HEADER, O_WAL_SIZE, O_WAL_READ, O_PAGE1, O_VERIFY, O_DONE = range(9)
 
     def __init__(self, io, path):
         self.io = io
@@ -59,6 +60,8 @@ class Database:
         # Each :memory: database gets its own file names, so two never share bytes.
         self.file_path = f":memory:{next(_memory_ids)}" if self.is_memory else path
         self.key = None
+        # EncryptionContext of an encrypted database (encryption.py), else None.
+        self.encryption = None
         self.db_file = None
         self.wal_file = None
         self.page_size = DEFAULT_PAGE_SIZE
@@ -82,8 +85,11 @@ class Database:
         self._raw_header = None
 
     @classmethod
-    def shared(cls, io, path):
+    def shared(cls, io, path, encryption=None):
         """The process's Database for ``path`` (created, not yet opened).
+
+        ``encryption`` (an EncryptionContext) is the cipher and key of an encrypted
+        database; a connection to a Database already open must give the same one.
 
         Backends whose files live inside the instance (MemoryIO, SimulatedIO: they have
         a ``files`` namespace) are keyed by instance; real-file backends by their class,
@@ -92,14 +98,21 @@ class Database:
         """
         path = os.fspath(path)
         if path == ":memory:":
-            return cls(io, path)
+            db = cls(io, path)
+            db.encryption = encryption
+            return db
         scope = id(io) if getattr(io, "files", None) is not None else type(io)
         key = (scope, os.path.realpath(path))
         db = cls._registry.get(key)
         if db is None:
             db = cls(io, path)
             db.key = key
+            db.encryption = encryption
             cls._registry[key] = db
+        elif (db.encryption is None) != (encryption is None) or (
+                encryption is not None and not encryption.same_key(db.encryption)):
+            raise DatabaseError("file is not a database: the encryption key differs from the "
+                                "one this database was opened with", SQLITE_NOTADB)
         return db
 
     # --- opening --------------------------------------------------------------------------
@@ -135,7 +148,8 @@ class Database:
 
         States: O_START -> O_JOURNAL (hot journal playback) -> O_SIZE (db size asked) ->
         O_HEADER (header read issued) -> O_WAL_SIZE -> O_WAL_READ (whole -wal read) ->
-        O_PAGE1 (page 1 read from its WAL frame) -> O_DONE.
+        O_PAGE1 (page 1 read from its WAL frame) -> [O_VERIFY (encrypted: whole page 1
+        read, to check the key before anything is shared)] -> O_DONE.
         """
         while True:
             st = self._state
@@ -184,10 +198,13 @@ class Database:
                         self._state = self.O_PAGE1
                         continue
                 self._finish_open(self._raw_header, wal)
-                return None
             elif st == self.O_PAGE1:
                 self._finish_open(bytes(result), self.wal)
-                return None
+            elif st == self.O_VERIFY:
+                # Raises DatabaseError on a wrong key; nothing has been written.
+                self.encryption.decrypt_page(1, result)
+                self._state = self.O_DONE
+                self.opened = True
 
     def _open_files(self):
         io = self.io
@@ -198,27 +215,58 @@ class Database:
             raise BusyError()
         self.wal_file = io.open_file(self.file_path + "-wal")
 
+    def _clear_header(self, header):
+        """The header to parse: an encrypted file's has Turso's magic, which needs the key."""
+        enc = self.encryption
+        if is_encrypted_header(header):
+            if enc is None:
+                raise DatabaseError("file is not a database: it is encrypted (open it with "
+                                    "its cipher and hexkey)", SQLITE_NOTADB)
+            enc.check_header(header)
+            return clear_header(header)
+        if enc is not None:
+            enc.check_header(header)
+        return header
+
     def _finish_open(self, header, wal):
         if header is None and self._file_size:
             raise DatabaseError("file is not a database", SQLITE_NOTADB)
+        enc = self.encryption
         if header is None:
             ps = wal.page_size if wal is not None and wal.max_frame else DEFAULT_PAGE_SIZE
-            self.page_size, self.reserved, self.file_db_size = ps, 0, 0
+            reserved = enc.reserved if enc is not None else 0
+            self.page_size, self.reserved, self.file_db_size = ps, reserved, 0
         else:
-            info = parse_header(header, self._file_size)
+            info = parse_header(self._clear_header(header), self._file_size)
+            if enc is not None and info.reserved != enc.reserved:
+                raise DatabaseError("file is not a database: its reserved bytes do not fit "
+                                    "cipher %s" % enc.cipher, SQLITE_NOTADB)
             self.page_size, self.reserved = info.page_size, info.reserved
             self.file_db_size = info.db_size
             # The file's own page count, not page 1's from the WAL, is what the file holds.
             if header is not self._raw_header:
                 try:
                     raw = self._raw_header
-                    self.file_db_size = parse_header(raw, self._file_size).db_size if raw else 0
+                    self.file_db_size = (parse_header(self._clear_header(raw), self._file_size).db_size
+                                         if raw else 0)
                 except DatabaseError:
                     self.file_db_size = self._file_size // self.page_size
+            # A page count past the file's end is damage (sqlite's lockBtree reports it): a read
+            # of a missing page reports the corruption, and no checkpoint extends the file to it.
+            self.file_db_size = min(self.file_db_size, self._file_size // self.page_size)
         if wal is None or wal.page_size != self.page_size:
             wal = WalIndex(self.page_size)
         self.wal = wal
         self._raw_header = None
+        if enc is not None and header is not None:
+            frame = wal.find_frame(1, wal.max_frame) if wal.max_frame else 0
+            if frame:
+                self._completion = self.wal_file.pread(wal.frame_offset(frame) + FRAME_HEADER_SIZE,
+                                                       self.page_size)
+            else:
+                self._completion = self.db_file.pread(0, self.page_size)
+            self._state = self.O_VERIFY
+            return
         self._state = self.O_DONE
         self.opened = True
 
@@ -317,6 +365,10 @@ class Checkpoint:
                 if self.mode != CHECKPOINT_PASSIVE and db.writer is not None:
                     self.busy = 1
                 self.mx_safe = mx
+                if wal.db_size > db.file_db_size + wal.max_frame + 65536 // wal.page_size:
+                    # More pages than the file and the WAL could hold: a damaged commit
+                    # frame, not a size to grow the file to (sqlite's walCheckpoint check).
+                    raise corrupt()
                 db.checkpointing = True
                 if mx <= wal.backfilled:
                     self.state = self.TRUNC_DB

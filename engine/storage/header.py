@@ -136,16 +136,18 @@ def parse_header(data, file_size):
     return HeaderInfo(ps, reserved, n, wv, rv)
 
 
-def new_page1(page_size=DEFAULT_PAGE_SIZE, wal=True):
+def new_page1(page_size=DEFAULT_PAGE_SIZE, wal=True, reserved=0):
     """Page 1 of a new database: the header and an empty sqlite_schema table leaf.
 
     Matches what sqlite3 writes on its first commit (change counter 1, page count 1,
     schema format 4, UTF-8), so `PRAGMA integrity_check` passes on the file.
+    ``reserved`` bytes at the end of every page are left to encryption (nonce and tag).
     """
     data = bytearray(page_size)
     data[0:16] = MAGIC
     set_field(data, "page_size", page_size)
     data[18] = data[19] = 2 if wal else 1
+    data[20] = reserved
     data[21:24] = b"\x40\x20\x20"
     for name, value in (("change_counter", 1), ("database_size", 1), ("schema_format", 4),
                         ("text_encoding", 1), ("version_valid_for", 1),
@@ -153,5 +155,5 @@ def new_page1(page_size=DEFAULT_PAGE_SIZE, wal=True):
         set_field(data, name, value)
     # Empty table-leaf page header: type 13, no freeblock, no cells, content at page end.
     data[100] = 13
-    _U16.pack_into(data, 105, page_size & 0xFFFF)
+    _U16.pack_into(data, 105, (page_size - reserved) & 0xFFFF)
     return data

@@ -14,7 +14,8 @@ Mirrors sqlite src/pager.c, Turso core/storage/pager.rs.
 """
 
 from limbodb.errors import (
-    BusyError, IOError_, NotSupportedError, SQLITE_BUSY_SNAPSHOT, corrupt, invariant,
+    BusyError, IOError_, NotSupportedError, OperationalError, SQLITE_BUSY_SNAPSHOT, corrupt,
+    invariant,
 )
 from limbodb.io.completion import IO, IOResult
 from limbodb.storage import freelist
@@ -71,7 +72,7 @@ class Pager:
     __slots__ = ("db", "page_size", "usable_size", "cache_size", "cache", "_lru", "db_size",
                  "generation", "tx_state", "_mark", "_snap_seq", "_cache_gen", "_cache_max",
                  "_cache_seq", "_inflight", "_page1", "_tx_start_size", "_error", "_commit",
-                 "_checkpoint", "_closing")
+                 "_checkpoint", "_closing", "_enc")
 
     def __init__(self, db, cache_size=DEFAULT_CACHE_SIZE):
         invariant(db.opened, "Pager(db) needs an opened Database")
@@ -97,6 +98,7 @@ class Pager:
         self._commit = None
         self._checkpoint = None
         self._closing = None
+        self._enc = db.encryption
 
     # --- snapshots ----------------------------------------------------------------------------
 
@@ -204,7 +206,7 @@ class Pager:
         if pgno < 1 or pgno > self.db_size:
             if pgno == 1 and self.db_size == 0:
                 # An empty database still has page 1 for readers: the empty schema.
-                page = Page(1, new_page1(self.page_size))
+                page = Page(1, new_page1(self.page_size, reserved=self.db.reserved))
                 cache.insert(page)
                 return page
             raise corrupt(pgno=pgno)
@@ -228,7 +230,8 @@ class Pager:
         data = c.result
         if len(data) != self.page_size:
             raise corrupt(pgno=pgno)
-        page = Page(pgno, bytearray(data))
+        enc = self._enc
+        page = Page(pgno, bytearray(data) if enc is None else enc.decrypt_page(pgno, data))
         cache.insert(page)
         return page
 
@@ -285,6 +288,19 @@ class Pager:
         self.cache.clear()
         self.set_cache_size(self.cache_size)
 
+    def set_encryption(self, ctx):
+        """PRAGMA cipher/hexkey: encrypt a still-empty database (no page written, no other
+        connection) with EncryptionContext ``ctx``; its pages reserve ``ctx.reserved`` bytes."""
+        db = self.db
+        if (self.tx_state != TX_NONE or db.file_db_size or db.wal.max_frame or db.refs > 1
+                or db.encryption is not None):
+            raise OperationalError("encryption can only be set on a new, empty database")
+        db.encryption = ctx
+        db.reserved = ctx.reserved
+        self._enc = ctx
+        self.usable_size = self.page_size - ctx.reserved
+        self.cache.clear()
+
     def set_cache_size(self, cache_size):
         """PRAGMA cache_size: positive = pages, negative = KiB."""
         self.cache_size = cache_size
@@ -329,7 +345,12 @@ class Pager:
                 db_size = self.db_size
                 dirty = self.cache.dirty
                 pgnos = sorted(p for p in dirty if p <= db_size)
-                offset, buf, cksum = wal.build_frames([(p, dirty[p].data) for p in pgnos], db_size)
+                enc = self._enc
+                if enc is None:
+                    pages = [(p, dirty[p].data) for p in pgnos]
+                else:
+                    pages = [(p, enc.encrypt_page(p, dirty[p].data)) for p in pgnos]
+                offset, buf, cksum = wal.build_frames(pages, db_size)
                 st.pgnos, st.db_size, st.cksum = pgnos, db_size, cksum
                 st.completion = db.wal_file.pwrite(offset, buf)
                 st.state = CommitState.WRITE

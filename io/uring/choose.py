@@ -122,13 +122,24 @@ def choose_io(kind=None):
     if kind not in KINDS:
         raise ValueError(f"unknown I/O backend {kind!r} ({source}); expected one of {', '.join(KINDS)}")
     if kind == "blocking":
-        return BlockingIO()
+        return shared_blocking()
     io = shared_uring()
     if isinstance(io, str):
         log.log(logging.WARNING if kind == "uring" else logging.INFO,
                 "limbodb: using BlockingIO, not io_uring (%s): %s", source, io)
-        return BlockingIO()
+        return shared_blocking()
     return io
+
+
+_shared_blocking = None
+
+
+def shared_blocking():
+    """The process's one BlockingIO, shared for the same reason as the ring."""
+    global _shared_blocking
+    if _shared_blocking is None:
+        _shared_blocking = BlockingIO()
+    return _shared_blocking
 
 
 def resolve_io(path, io):

@@ -80,7 +80,19 @@ def test_turso_refuses_limbodb_file_with_a_wrong_key(tmp_path):
     con = limbodb.connect(str(path), encryption={"cipher": "aegis256", "hexkey": KEY32})
     fill(con)
     con.close()
-    with pytest.raises(Exception):
+    with pytest.raises(turso.DatabaseError, match="Decryption failed"):
         tc = turso.connect(str(path), experimental_features="encryption",
                            encryption=turso.EncryptionOpts(cipher="aegis256", hexkey="00" * 32))
         tc.execute("SELECT * FROM t1").fetchall()
+
+
+@pytest.mark.parametrize("cipher", ["aes128gcm", "aes256gcm"])
+def test_turso_reads_what_the_pure_python_aes_gcm_wrote(tmp_path, cipher):
+    from limbodb.storage.encryption import EncryptionContext
+    path = tmp_path / "p.db"
+    con = limbodb.connect(str(path), encryption=EncryptionContext(cipher, key_for(cipher), native=False))
+    fill(con)
+    con.close()
+    tc = turso_connect(path, cipher)
+    assert read(tc) == EXPECTED
+    tc.close()
