@@ -37,12 +37,16 @@ TX_READ = 1
 TX_WRITE = 2
 
 _CLOSED = "closed"
+_SECTOR = 512
 
 
 class CommitState:
     """Resume points of ``Pager.commit``; each says which side effects already happened.
 
-    START: nothing yet. WRITE: page 1's header updated in memory, the WAL may have been
+    START: nothing yet. INIT_WRITE / INIT_SYNC (a new, unencrypted database's first commit
+    only): the first sector of an empty database's page 1 is being written to / synced in
+    the database file, so the file is never empty while the WAL holds data (SQLite
+    deletes a WAL beside an empty database file); nothing else has changed. WRITE: page 1's header updated in memory, the WAL may have been
     restarted (only when every frame was already in the database file) and the frames'
     pwrite issued. SYNC: the frames are written; the WAL sync issued. CHECKPOINT: the
     commit is published (durable and visible); an automatic checkpoint is running.
@@ -52,6 +56,8 @@ class CommitState:
     WRITE = 1
     SYNC = 2
     CHECKPOINT = 3
+    INIT_WRITE = 4
+    INIT_SYNC = 5
 
 
 class _Commit:
@@ -228,9 +234,12 @@ class Pager:
                 raise err
             raise IOError_(str(err), op="read", offset=c.offset) from err
         data = c.result
-        if len(data) != self.page_size:
-            raise corrupt(pgno=pgno)
         enc = self._enc
+        if len(data) != self.page_size:
+            # A new database's file may hold just page 1's first sector (see CommitState).
+            if pgno != 1 or enc is not None or len(data) < _SECTOR:
+                raise corrupt(pgno=pgno)
+            data = data + bytes(self.page_size - len(data))
         page = Page(pgno, bytearray(data) if enc is None else enc.decrypt_page(pgno, data))
         cache.insert(page)
         return page
@@ -338,6 +347,15 @@ class Pager:
         db = self.db
         wal = db.wal
         while True:
+            if (st.state == CommitState.START and not db.file_db_size and not wal.max_frame
+                    and self._enc is None):
+                # Only the first sector carries anything (the rest of an empty page 1 is
+                # zeros), and one sector is written whole or not at all: a crash leaves an
+                # empty file or a valid empty database, never a torn header. Encrypted
+                # files skip this: SQLite cannot open them anyway.
+                st.completion = db.db_file.pwrite(0, bytes(new_page1(self.page_size)[:_SECTOR]))
+                st.state = CommitState.INIT_WRITE
+                continue
             if st.state == CommitState.START:
                 self._prepare_page1()
                 if wal.max_frame and db.can_restart_wal(exclude=self):
@@ -360,7 +378,14 @@ class Pager:
                 if not c.finished():
                     return IO(c)
                 c.raise_if_failed()
-            if st.state == CommitState.WRITE:
+            if st.state == CommitState.INIT_WRITE:
+                st.completion = db.db_file.sync()
+                st.state = CommitState.INIT_SYNC
+            elif st.state == CommitState.INIT_SYNC:
+                db.file_db_size = 1
+                st.completion = None
+                st.state = CommitState.START
+            elif st.state == CommitState.WRITE:
                 st.completion = db.wal_file.sync()
                 st.state = CommitState.SYNC
             elif st.state == CommitState.SYNC:
