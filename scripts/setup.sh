@@ -20,6 +20,26 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   if [ ! -d npm/node_modules/pyodide ] || [ npm/package-lock.json -nt npm/node_modules/.package-lock.json ]; then
     (cd npm && npm ci --no-audit --no-fund --silent)
   fi
+  # Wheels for running the engine's pytest suite inside Pyodide (tests/pyodide/engine_suite.mjs):
+  # the npm pyodide package ships none, so pip fetches pure-Python ones from PyPI, at the versions
+  # pyodide-lock.json names (hypothesis is not in it: pinned here), into the gitignored build/.
+  wheels=build/pyodide-wheels
+  lock=npm/node_modules/pyodide/pyodide-lock.json
+  if [ ! -f "$wheels/.complete" ] || [ "$lock" -nt "$wheels/.complete" ]; then
+    rm -rf "$wheels"
+    reqs=$(.venv/bin/python - "$lock" <<'EOF'
+import json, sys
+packages = json.load(open(sys.argv[1]))["packages"]
+names = ["pytest", "pluggy", "iniconfig", "packaging", "pygments", "sortedcontainers"]
+print(" ".join(f"{n}=={packages[n]['version']}" for n in names), "hypothesis==6.155.7")
+EOF
+)
+    pyver=$(.venv/bin/python -c 'import json, sys; print(json.load(open(sys.argv[1]))["info"]["python"])' "$lock")
+    # shellcheck disable=SC2086  # $reqs is a list of requirements
+    .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --implementation py --platform any \
+      --python-version "$pyver" -d "$wheels" $reqs
+    touch "$wheels/.complete"
+  fi
 fi
 # Headless Chromium for tests/pyodide/test_browser.py: Debian's package, installed only as root;
 # without it that test is skipped.

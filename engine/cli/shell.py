@@ -7,8 +7,10 @@ a dot command) and runs it. Errors print as tursodb prints them
 records that one happened so a non-interactive run can exit non-zero.
 """
 
+import contextlib
 import csv
 import os
+import signal
 import sys
 import time
 
@@ -137,9 +139,10 @@ class Shell:
         started = time.perf_counter()
         before = self.conn.total_changes
         try:
-            cur = self.conn.execute(text)
-            names = [d[0] for d in cur.description] if cur.description else []
-            rows = cur.fetchall() if cur.description else []
+            with _interrupt_on_sigint(self.conn):
+                cur = self.conn.execute(text)
+                names = [d[0] for d in cur.description] if cur.description else []
+                rows = cur.fetchall() if cur.description else []
         except limbodb.Error as e:
             self._error(e)
             return False
@@ -390,6 +393,20 @@ class Shell:
                 self.conn.execute("ROLLBACK")
                 raise
             progress.done()
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigint(conn):
+    """Ctrl-C during a statement interrupts it (the engine rolls it back) instead of killing the shell."""
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: conn.interrupt())
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _fit(row, ncols):

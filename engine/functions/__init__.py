@@ -22,6 +22,9 @@ Calling conventions (the VM's side of the contract):
   min/max ``step`` returns True when the row became the chosen one (load the
   bare columns then); ``Min(collation)``/``Max(collation)`` take an optional
   text comparison function.
+- Window-only (``kind == window.WINDOW``, 2): row_number, rank, ...; see
+  functions/window.py. An aggregate serves as a window function when it has
+  ``value()`` (sqlite3 create_aggregate classes do not, as in SQLite).
 - Errors are raised as ``limbodb.errors`` exceptions (e.g. sum's "integer
   overflow" OperationalError). ``fd.deterministic`` tells the code generator
   whether a call with constant arguments may be folded or used in an index.
@@ -31,7 +34,7 @@ Calling conventions (the VM's side of the contract):
   ("->>", 2). ``coalesce``, ``ifnull``, ``iif``, ``likely``, ``unlikely`` and
   ``likelihood`` are plain functions here; the code generator may inline them
   with short-circuit jumps as SQLite does.
-Modules: scalar, aggregate, printf, datetime, math, json.
+Modules: scalar, aggregate, printf, datetime, math, json, window.
 """
 
 import time

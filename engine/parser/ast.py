@@ -479,8 +479,9 @@ class Drop(Stmt):
 
 class AlterTable(Stmt):
     """action: "RENAME" (new_name), "RENAME COLUMN" (column, new_name),
-    "ADD COLUMN" (column_def), "DROP COLUMN" (column)."""
-    __slots__ = ("schema", "table", "action", "column", "new_name", "column_def")
+    "ADD COLUMN" (column_def), "DROP COLUMN" (column). sql: the statement's
+    source text up to its ``;`` (ALTER TABLE edits the stored CREATE text with it)."""
+    __slots__ = ("schema", "table", "action", "column", "new_name", "column_def", "sql")
 
 
 class Begin(Stmt):

@@ -459,7 +459,12 @@ class DdlMixin:
         return A.Drop(kind, if_exists, schema, name)
 
     def _alter(self):
-        self._advance()
+        start = self._advance()[2]
+        stmt = self._alter_action()
+        stmt.sql = self.sql[start:self.tok[2]]
+        return stmt
+
+    def _alter_action(self):
         self._expect(TK_TABLE)
         schema, table, _ = self._qualified()
         if self._accept(TK_RENAME):

@@ -22,13 +22,14 @@ from limbodb.errors import InternalError, corrupt
 from limbodb.io.completion import IO
 from limbodb.storage.balance import allocate, balance, free, load, node_of, overflow_chain, underfull
 from limbodb.storage.btree_page import (
-    capacity, cell_size, decode_page, drop_cell, free_space, init_page, insert_cell, parse_cell,
+    capacity, cell_size, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
+    parse_cell, varint_end,
 )
 from limbodb.storage.ondisk import (
-    PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, local_payload_size,
-    put_varint,
+    PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, get_varint,
+    local_payload_size, put_varint,
 )
-from limbodb.storage.record import Record, compare_record, decode_record
+from limbodb.storage.record import Record, compare_record, decode_record, sort_key
 
 SEEK_EQ = 0
 SEEK_GE = 1
@@ -57,6 +58,9 @@ _AFTER_DELETE = CursorState.AFTER_DELETE
 
 _pack_u32 = U32.pack
 
+# Deeper than this is a cycle of child pointers (sqlite's BTCURSOR_MAX_DEPTH).
+MAX_DEPTH = 20
+
 # Open cursors by (id(pager), root): a mutation saves the positions of the others
 # (SQLite saveAllCursors). A live cursor holds its pager, so the id cannot be reused.
 _OPEN = {}
@@ -67,7 +71,7 @@ class BTreeCursor:
 
     __slots__ = (
         "pager", "root", "key_info", "_index", "_usable", "_state", "_page", "_info", "_ci",
-        "_pages", "_idxs", "_saved", "_mut", "_ovfl", "_count", "_open", "_epoch", "__weakref__",
+        "_pages", "_idxs", "_saved", "_mut", "_ovfl", "_count", "_open", "_epoch", "_sk", "__weakref__",
     )
 
     def __init__(self, pager, root_pgno, key_info=None):
@@ -75,6 +79,8 @@ class BTreeCursor:
         self.root = root_pgno
         self.key_info = key_info
         self._index = key_info is not None
+        # Index keys order as sort_key tuples: search bisects the pages' cached skeys.
+        self._sk = key_info is not None and key_info.binary_asc()
         self._usable = pager.usable_size
         self._state = _INVALID
         self._page = None
@@ -103,12 +109,22 @@ class BTreeCursor:
             return r
         self._pages = []
         self._idxs = []
+        info = r.aux or decode_page(r)
+        if info.index != self._index:
+            raise corrupt(pgno=r.pgno)
         self._page = r
-        self._info = r.aux or decode_page(r)
+        self._info = info
         self._ovfl = None
         self._state = _INVALID
         self._epoch = self._current_epoch()
         return None
+
+    def _child_info(self, child):
+        """The PageInfo of ``child``, about to be entered from ``_page``; corrupt if it cannot be one."""
+        info = child.aux or decode_page(child)
+        if info.index != self._index or len(self._pages) >= MAX_DEPTH:
+            raise corrupt(pgno=child.pgno)
+        return info
 
     def _current_epoch(self):
         """Changes at every commit and rollback: Page objects held from before may be stale."""
@@ -133,10 +149,11 @@ class BTreeCursor:
             r = pager.read_page(info.children[self._ci])
             if r.__class__ is IO:
                 return r
+            info = self._child_info(r)
             self._pages.append(self._page)
             self._idxs.append(self._ci)
             self._page = r
-            info = self._info = r.aux or decode_page(r)
+            self._info = info
             self._ci = 0 if left else info.ncells
 
     def first(self):
@@ -287,11 +304,17 @@ class BTreeCursor:
         """Re-entrant: the full payload of cell ``ci`` (reading its overflow chain if any)."""
         data = page.data
         off = info.ptrs[ci]
-        size, start, local, ovfl = parse_cell(data, off, info.ptype, self._usable)
+        usable = self._usable
+        size, start, local, ovfl = parse_cell(data, off, info.ptype, usable)
+        if start + local + (4 if ovfl else 0) > usable:
+            raise corrupt(pgno=page.pgno)
         if not ovfl:
             return data[start:start + local]
         st = self._ovfl
         if st is None or st[0] is not page or st[1] != off:
+            if size - local > (usable - 4) * self.pager.db_size:
+                # More overflow pages than the file has: a looping chain would never end.
+                raise corrupt(pgno=page.pgno)
             st = self._ovfl = [page, off, [bytes(data[start:start + local])], ovfl, size - local, None]
         elif st[5] is not None:
             return st[5]
@@ -321,14 +344,25 @@ class BTreeCursor:
                 return False
         return True
 
-    def _search(self, page, info, key, upper):
-        """Re-entrant: (position of the first cell >= key (> key if ``upper``), exact match)."""
+    def _search(self, page, info, key, upper, kk=None):
+        """Re-entrant: (position of the first cell >= key (> key if ``upper``), exact match).
+
+        ``kk`` is the index key's sort_key, if it has one and the index is BINARY ASC.
+        """
         if not self._index:
             keys = info.keys
             if upper:
                 return bisect_right(keys, key), False
             i = bisect_left(keys, key)
             return i, i < len(keys) and keys[i] == key
+        if kk is not None:
+            sk = info.skeys
+            if sk is None:
+                sk = info.skeys = [None] * info.ncells
+            if sk is not False:
+                r = self._bisect_sort_keys(page, info, sk, kk, upper)
+                if r is not None:
+                    return r
         ki = self.key_info
         lo = 0
         hi = info.ncells
@@ -347,10 +381,52 @@ class BTreeCursor:
                 hi = mid
         return lo, exact
 
-    def _seek_leaf(self, key, upper, stop_on_equal):
+    def _bisect_sort_keys(self, page, info, sk, kk, upper):
+        """_search by the page's sort keys, filling those it probes; None if the page cannot.
+
+        Tuples order exactly as compare_record under BINARY ASC as long as no record is
+        shorter than the key (where SQLite stops at the record's last column instead).
+        """
+        w = len(kk)
+        if upper:
+            # Past every record with this prefix: 9 exceeds the rank at position w of any.
+            kk = kk + (9,)
+        usable = self._usable
+        lo = 0
+        hi = len(sk)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            k = sk[mid]
+            if k is None:
+                k = index_sort_key(page, info, mid, usable)
+                if k is None:
+                    info.skeys = False
+                    return None
+            if len(k) < w:
+                info.skeys = False
+                return None
+            if k < kk:
+                lo = mid + 1
+            else:
+                hi = mid
+        if upper or lo == len(sk):
+            return lo, False
+        k = sk[lo]
+        if k is None:
+            k = index_sort_key(page, info, lo, usable)
+            if k is None:
+                info.skeys = False
+                return None
+        if len(k) < w:
+            info.skeys = False
+            return None
+        return lo, k[:w] == kk
+
+    def _seek_leaf(self, key, upper, stop_on_equal, kk=None):
         """Re-entrant: descend to the leaf position for ``key``; returns (pos, exact).
 
         With ``stop_on_equal`` (index inserts) an equal interior cell stops the descent there.
+        ``kk``: the index key's sort_key (see _search).
         """
         r = self._to_root()
         if r is not None:
@@ -359,7 +435,7 @@ class BTreeCursor:
         while True:
             page = self._page
             info = self._info
-            r = self._search(page, info, key, upper)
+            r = self._search(page, info, key, upper, kk)
             if r.__class__ is IO:
                 return r
             i, exact = r
@@ -368,10 +444,11 @@ class BTreeCursor:
             r = pager.read_page(info.children[i])
             if r.__class__ is IO:
                 return r
+            info = self._child_info(r)
             self._pages.append(page)
             self._idxs.append(i)
             self._page = r
-            self._info = r.aux or decode_page(r)
+            self._info = info
 
     def seek(self, key, op):
         """Re-entrant: position by ``key`` (rowid, or list of index values) and ``op``.
@@ -380,7 +457,8 @@ class BTreeCursor:
         key, comparing only the given prefix on an index).
         """
         upper = op == SEEK_GT or op == SEEK_LE
-        r = self._seek_leaf(key, upper, False)
+        kk = sort_key(key) if self._sk else None
+        r = self._seek_leaf(key, upper, False, kk)
         if r.__class__ is IO:
             return r
         p = r[0]
@@ -399,6 +477,12 @@ class BTreeCursor:
         elif n == 0 and not self._pages:
             self._state = _INVALID
             return False
+        elif op == SEEK_EQ and not self._index:
+            # The key would be the last of this leaf: it is missing. Staying here lets an
+            # insert of that key skip the descent (sqlite's OPFLAG_USESEEKRESULT).
+            self._ci = n - 1
+            self._state = _VALID
+            return False
         else:
             self._ci = n - 1
             self._state = _VALID
@@ -409,6 +493,12 @@ class BTreeCursor:
             return True
         if not self._index:
             return self._info.keys[self._ci] == key
+        if kk is not None:
+            sk = self._info.skeys
+            if sk:
+                k = sk[self._ci]
+                if k is not None and len(k) >= len(kk):
+                    return k[:len(kk)] == kk
         pl = self.payload()
         if pl.__class__ is IO:
             return pl
@@ -454,6 +544,29 @@ class BTreeCursor:
 
     def record(self):
         """Re-entrant: the current entry's Record."""
+        if self._state == _VALID:
+            info = self._info
+            if info.ptype == PAGE_TABLE_LEAF:
+                # A table row without overflow (nearly all): slice its payload straight
+                # from the page, past the two varints, as _decode_keys found them.
+                data = self._page.data
+                off = info.ptrs[self._ci]
+                size = data[off]
+                if size < 0x80:
+                    off += 1
+                else:
+                    size, n = get_varint(data, off)
+                    off += n
+                if data[off] < 0x80:
+                    off += 1
+                elif data[off + 1] < 0x80:
+                    off += 2
+                else:
+                    off = varint_end(data, off)
+                end = off + size
+                usable = self._usable
+                if size <= usable - 35 and end <= usable:
+                    return Record(data[off:end])
         p = self._current_payload()
         if p.__class__ is IO:
             return p
@@ -463,15 +576,30 @@ class BTreeCursor:
         """Re-entrant: number of entries in the tree."""
         st = self._count
         if st is None:
-            st = self._count = [[self.root], 0]
+            st = self._count = [[self.root], 0, 0]
         stack = st[0]
         pager = self.pager
+        leaf_type = PAGE_INDEX_LEAF if self._index else PAGE_TABLE_LEAF
         while stack:
             r = pager.read_page(stack[-1])
             if r.__class__ is IO:
                 return r
             stack.pop()
+            st[2] += 1
+            if r.aux is None and st[2] <= pager.db_size:
+                # A leaf's count is in its header: no need to decode its cell pointers.
+                data = r.data
+                hdr = 100 if r.pgno == 1 else 0
+                if data[hdr] == leaf_type:
+                    n = (data[hdr + 3] << 8) | data[hdr + 4]
+                    if hdr + 8 + 6 * n <= len(data):
+                        st[1] += n
+                        continue
             info = r.aux or decode_page(r)
+            if info.index != self._index or st[2] > pager.db_size:
+                # A wrong page kind, or more pages than the file has: a cycle of child pointers.
+                self._count = None
+                raise corrupt(pgno=r.pgno)
             if info.leaf:
                 st[1] += info.ncells
             else:
@@ -518,12 +646,26 @@ class BTreeCursor:
         self._ovfl = None
         return None
 
-    def _others_idle(self):
-        """True if no other cursor on this tree holds a position that a change could move."""
+    def _adjust_others(self, page, ci, delta):
+        """Keep other cursors right across an in-place change of leaf ``page`` at cell ``ci``.
+
+        ``delta`` is 1 for an insert, -1 for a delete, 0 for a replacement. Cursors on other
+        pages are untouched (no page but this one changes); on this page a VALID cursor's
+        index shifts, one on a deleted cell, or in any other state, saves its position.
+        """
         for c in self._open:
-            if c is not self and c._state != _INVALID and c._state != _REQUIRE_SEEK:
-                return False
-        return True
+            if c is self or c._page is not page:
+                continue
+            c._ovfl = None
+            if c._state == _VALID:
+                i = c._ci
+                if delta == 0 or i < ci:
+                    continue
+                if delta > 0 or i > ci:
+                    c._ci = i + delta
+                    continue
+            # Its cell is the deleted one and local (no overflow), so saving cannot wait.
+            c._save_position()
 
     def _save_others(self):
         for c in list(self._open):
@@ -553,9 +695,12 @@ class BTreeCursor:
         if self._mut is not None:
             return self._run_mut()
         index = self._index
+        kk = None
         if index:
             body = key
             skey = decode_record(key)
+            if self._sk:
+                kk = sort_key(skey)
         else:
             body = payload
             skey = key
@@ -567,7 +712,7 @@ class BTreeCursor:
                 p = bisect_left(keys, key)
                 r = p, p < len(keys) and keys[p] == key
         if r is None:
-            r = self._seek_leaf(skey, False, True)
+            r = self._seek_leaf(skey, False, True, kk)
             if r.__class__ is IO:
                 return r
         p, exact = r
@@ -576,7 +721,7 @@ class BTreeCursor:
         page = self._page
         size = len(body)
         fits_local = size <= (usable - 35 if not index else ((usable - 12) * 64 // 255) - 23)
-        if fits_local and info.leaf and (len(self._open) == 1 or self._others_idle()):
+        if fits_local and info.leaf:
             cell = self._make_cell(key, payload, 0, 0)
             need = (len(cell) if len(cell) > 4 else 4) + 2
             data = page.data
@@ -587,11 +732,19 @@ class BTreeCursor:
                 old_ovfl = parse_cell(data, off, info.ptype, usable)[3] != 0
                 free += cell_size(data, off, info.ptype, usable) + 2
             if need <= free and not old_ovfl:
+                if len(self._open) > 1:
+                    self._adjust_others(page, p, 0 if exact else 1)
                 self.pager.mark_dirty(page)
                 if exact:
                     info = drop_cell(page, info, p, usable)
                     free = None
-                info = insert_cell(page, info, p, cell, usable, None if index else key, free)
+                old_info = info
+                info = insert_cell(page, info, p, cell, usable, None if index else key, free, kk)
+                if info is not old_info:
+                    # Defragmenting decoded the page afresh: other cursors must see the new view.
+                    for c in self._open:
+                        if c._page is page:
+                            c._info = info
                 self._info = info
                 self._ci = p
                 self._state = _VALID
@@ -634,8 +787,9 @@ class BTreeCursor:
         freed = yield from balance(self.pager, self._index, pages, idxs, {len(pages) - 1: node}, append)
         for pgno in to_free + freed:
             yield from free(pager, pgno)
+        kk = sort_key(skey) if self._sk else None
         while True:
-            r = self._seek_leaf(skey, False, True)
+            r = self._seek_leaf(skey, False, True, kk)
             if r.__class__ is not IO:
                 break
             yield r
@@ -681,7 +835,7 @@ class BTreeCursor:
         page = self._page
         ci = self._ci
         usable = self._usable
-        if info.leaf and (len(self._open) == 1 or self._others_idle()):
+        if info.leaf:
             data = page.data
             off = info.ptrs[ci]
             size, start, local, ovfl = parse_cell(data, off, info.ptype, usable)
@@ -691,6 +845,8 @@ class BTreeCursor:
                 if not self._pages or (info.ncells > 1 and not underfull(
                         used_after, capacity(info.hdr, info.ptype, usable), usable)):
                     self._saved = info.keys[ci] if not self._index else bytes(data[start:start + local])
+                    if len(self._open) > 1:
+                        self._adjust_others(page, ci, -1)
                     self.pager.mark_dirty(page)
                     self._info = drop_cell(page, info, ci, usable)
                     self._ci = ci - 1

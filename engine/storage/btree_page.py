@@ -21,6 +21,7 @@ from limbodb.storage.ondisk import (
     LEAF_HEADER as _HDR, PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF,
     U16 as _U16, U32 as _U32, get_varint, header_size, local_payload_size,
 )
+from limbodb.storage.record import decode_record, sort_key
 
 _FREEBLOCK = struct.Struct(">HH")  # next freeblock offset, size of this block
 _PAGE_TYPES = frozenset((PAGE_INDEX_INTERIOR, PAGE_TABLE_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_LEAF))
@@ -52,10 +53,14 @@ class PageInfo:
 
     ``ptrs`` are cell offsets; ``keys`` the rowids of a table page's cells;
     ``children`` the child pgnos of an interior page (cell children then the
-    right-most pointer, so ``children[ncells] == right``).
+    right-most pointer, so ``children[ncells] == right``). ``skeys`` serves
+    index search: None until the first search, False if the page cannot use
+    it, else one entry per cell, its record's ``sort_key`` tuple once a probe
+    needed it (``index_sort_key``) or None before.
     """
 
-    __slots__ = ("ptype", "leaf", "index", "hdr", "ncells", "ptrs", "keys", "children", "right")
+    __slots__ = ("ptype", "leaf", "index", "hdr", "ncells", "ptrs", "keys", "children", "right",
+                 "skeys")
 
     def __init__(self, ptype, hdr, ptrs):
         self.ptype = ptype
@@ -67,6 +72,7 @@ class PageInfo:
         self.keys = None
         self.children = None
         self.right = 0
+        self.skeys = None
 
 
 def decode_page(page):
@@ -80,10 +86,26 @@ def decode_page(page):
     n = (data[hdr + 3] << 8) | data[hdr + 4]
     leaf = ptype >= PAGE_INDEX_LEAF
     start = hdr + (8 if leaf else 12)
-    if start + 2 * n > len(data):
+    first_cell = start + 2 * n
+    # A cell needs at least 4 bytes, and none may start inside the pointer array (btreeInitPage);
+    # the content area may not start there either (btreeComputeFreeSpace).
+    if first_cell > len(data) - 4 * (n > 0) or first_cell > (_U16.unpack_from(data, hdr + 5)[0] or 65536):
         raise corrupt(pgno=pgno)
     ptrs = list(_ptr_struct(n).unpack_from(data, start))
+    if n and (min(ptrs) < first_cell or max(ptrs) > len(data) - 4):
+        raise corrupt(pgno=pgno)
     info = PageInfo(ptype, hdr, ptrs)
+    try:
+        _decode_keys(info, data, ptype, hdr, ptrs, leaf)
+    except IndexError:
+        # A damaged cell whose varint runs off the end of the page.
+        raise corrupt(pgno=pgno) from None
+    page.aux = info
+    return info
+
+
+def _decode_keys(info, data, ptype, hdr, ptrs, leaf):
+    """Fill ``info``'s rowids (table pages) and children (interior pages)."""
     if ptype == PAGE_TABLE_LEAF:
         keys = []
         append = keys.append
@@ -121,8 +143,30 @@ def decode_page(page):
                 else:
                     append(signed64(get_varint(data, off + 4)[0]))
             info.keys = keys
-    page.aux = info
-    return info
+
+
+def index_sort_key(page, info, i, usable):
+    """The sort_key of index cell ``i``'s record, stored in ``info.skeys``; None if it has none.
+
+    A cell that spills to overflow pages has none (its record is not all on the page).
+    """
+    data = page.data
+    off = info.ptrs[i]
+    if info.ptype == PAGE_INDEX_INTERIOR:
+        off += 4
+    try:
+        size = data[off]
+        if size < 0x80:
+            off += 1
+        else:
+            size, n = get_varint(data, off)
+            off += n
+    except IndexError:
+        raise corrupt(pgno=page.pgno) from None
+    if size > ((usable - 12) * 64 // 255) - 23 or off + size > usable:
+        return None
+    k = info.skeys[i] = sort_key(decode_record(data[off:off + size]))
+    return k
 
 
 def parse_cell(data, off, ptype, usable):
@@ -145,6 +189,8 @@ def parse_cell(data, off, ptype, usable):
         local = local_payload_size(False, size, usable)
     if local >= size:
         return size, off, size, 0
+    if off + local + 4 > len(data):
+        raise corrupt()
     return size, off, local, _U32.unpack_from(data, off + local)[0]
 
 
@@ -185,12 +231,31 @@ def free_space(data, info):
     if top == 0:
         top = 65536
     total = top - (hdr + header_size(info.ptype) + 2 * n) + frag
+    if first:
+        for _, sz in freeblocks(data, first, top):
+            total += sz
+    return total
+
+
+def freeblocks(data, first, top):
+    """[offset, size] of each freeblock from ``first``; corrupt unless they ascend inside the
+    content area (from ``top``, the content start) without overlapping.
+
+    That keeps a damaged chain from looping or from handing out bytes of the header or
+    pointer array (sqlite's btreeComputeFreeSpace checks the same).
+    """
+    out = []
+    end = len(data)
     blk = first
     while blk:
+        if blk < top or blk > end - 4:
+            raise corrupt()
         nxt, sz = _FREEBLOCK.unpack_from(data, blk)
-        total += sz
+        if blk + sz > end or (nxt and nxt < blk + sz):
+            raise corrupt()
+        out.append([blk, sz])
         blk = nxt
-    return total
+    return out
 
 
 def capacity(hdr, ptype, usable):
@@ -270,12 +335,12 @@ def _allocate(page, info, nbytes, usable):
     return top
 
 
-def insert_cell(page, info, idx, cell, usable, rowid=None, free=None):
+def insert_cell(page, info, idx, cell, usable, rowid=None, free=None, skey=None):
     """Insert ``cell`` at position ``idx`` if it fits; return the page's PageInfo or None.
 
     The caller has called ``pager.mark_dirty(page)``. ``page.aux`` stays exact
-    (``rowid`` saves decoding a table leaf cell's key); ``free`` is
-    free_space() if the caller knows it.
+    (``rowid`` saves decoding a table leaf cell's key, ``skey`` is an index
+    cell's sort_key if known); ``free`` is free_space() if the caller knows it.
     """
     nbytes = len(cell)
     if nbytes < 4:
@@ -304,10 +369,18 @@ def insert_cell(page, info, idx, cell, usable, rowid=None, free=None):
         if rowid is None:
             rowid = signed64(get_varint(cell, varint_end(cell, 0))[0])
         info.keys.insert(idx, rowid)
-    elif ptype != PAGE_INDEX_LEAF:
+        return info
+    if ptype != PAGE_INDEX_LEAF:
         info.children.insert(idx, _U32.unpack_from(cell, 0)[0])
         if ptype == PAGE_TABLE_INTERIOR:
             info.keys.insert(idx, signed64(get_varint(cell, 4)[0]))
+            return info
+    sk = info.skeys
+    if sk:
+        sk.insert(idx, skey)
+    elif sk is not False:
+        # False stays: the cell that made the page unusable is still there.
+        info.skeys = None
     return info
 
 
@@ -335,6 +408,12 @@ def drop_cell(page, info, idx, usable):
         del info.keys[idx]
     if info.children is not None:
         del info.children[idx]
+    sk = info.skeys
+    if sk:
+        del sk[idx]
+    elif sk is False:
+        # Unusable perhaps only because of the dropped cell: look again on demand.
+        info.skeys = None
     return info
 
 
@@ -354,12 +433,7 @@ def _free_space_range(page, hdr, start, size):
     _, first, n, top, frag = _HDR.unpack_from(data, hdr)
     if top == 0:
         top = 65536
-    blocks = []
-    blk = first
-    while blk:
-        nxt, sz = _FREEBLOCK.unpack_from(data, blk)
-        blocks.append([blk, sz])
-        blk = nxt
+    blocks = freeblocks(data, first, top) if first else []
     blocks.append([start, size])
     blocks.sort()
     merged = []

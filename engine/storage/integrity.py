@@ -15,12 +15,14 @@ Mirrors sqlite src/btree.c (sqlite3BtreeIntegrityCheck, checkTreePage, checkList
 
 import struct
 
+from limbodb.errors import CorruptError
 from limbodb.io.completion import IO
 from limbodb.storage.btree_page import decode_page, parse_cell, signed64, varint_end
 from limbodb.storage.ondisk import (
     LEAF_HEADER, PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U16, U32,
     get_varint, header_size,
 )
+from limbodb.storage.pager import TX_WRITE
 from limbodb.storage.record import compare_records
 
 MAX_ERRORS = 100
@@ -34,9 +36,16 @@ _PENDING = {}  # (id(pager), roots) -> unfinished check
 class _Check:
     __slots__ = ("pager", "npage", "usable", "seen", "errors", "prefix")
 
-    def __init__(self, pager):
+    def __init__(self, pager, page1=None):
         self.pager = pager
         self.npage = pager.db_size
+        if page1 is not None and pager.tx_state != TX_WRITE:
+            # sqlite checks against btreePagecount: the header's page count when it is valid
+            # (change counter == version-valid-for), which a damaged WAL commit frame cannot
+            # inflate. A write transaction updates the header only when it commits.
+            n = U32.unpack_from(page1, 28)[0]
+            if 0 < n < self.npage and page1[24:28] == page1[92:96]:
+                self.npage = n
         self.usable = pager.usable_size
         self.seen = set()
         self.errors = []
@@ -113,6 +122,12 @@ class _Check:
         content = content or 65536
         leaf = ptype >= PAGE_INDEX_LEAF
         cell_start = hdr + header_size(ptype)
+        if ncells > (self.pager.page_size - 8) // 6 or cell_start + 2 * ncells > usable:
+            # More cells than fit on a page (btreeInitPage's MX_CELL check).
+            self.prefix = "Page %d: " % pgno
+            self.msg("btreeInitPage() returns error code 11")
+            self.prefix = cell_prefix
+            return 0, max_key
         depth = -1
         key_can_be_equal = True
         spans = []
@@ -138,7 +153,7 @@ class _Check:
                 else:
                     size, local_off, local, ovfl = parse_cell(data, pc, ptype, usable)
                     nsize = max(4, local_off - pc + local + (4 if ovfl else 0))
-            except (IndexError, struct.error):
+            except (IndexError, struct.error, CorruptError):
                 # A cell header that runs off the page: sqlite sees the same cell overflow it.
                 nsize = usable
             if pc + nsize > usable:
@@ -206,9 +221,12 @@ def _cell_size(data, pc, ptype, usable):
 
 
 def _check_gen(pager, roots):
-    ck = _Check(pager)
-    page1 = yield from ck.read(1)
+    if pager.db_size == 0:
+        # An empty file is an empty database (sqlite says "ok" before the first write).
+        return ["ok"]
+    page1 = yield from _Check(pager).read(1)
     hdr = page1.data
+    ck = _Check(pager, hdr)
     if ck.npage * pager.page_size > _PENDING_BYTE:
         ck.seen.add(_PENDING_BYTE // pager.page_size + 1)
     ck.prefix = "Main freelist: "

@@ -290,7 +290,15 @@ class Record:
         self._offsets = None
 
     def _parse(self):
-        self._types, self._offsets = _parse_header(self.payload)
+        p = self.payload
+        if p and p[0] < 0x80:
+            # _parse_header's cache hit, inlined: this runs once per row read.
+            hit = _HEADER_CACHE.get(bytes(p[:p[0]]))
+            if hit is not None and hit[2] <= len(p):
+                self._offsets = hit[1]
+                types = self._types = hit[0]
+                return types
+        self._types, self._offsets = _parse_header(p)
         return self._types
 
     @property
@@ -306,7 +314,22 @@ class Record:
             types = self._parse()
         if i >= len(types):
             return None
-        return _value(self.payload, types[i], self._offsets[i])
+        t = types[i]
+        # The common serial types inline (see _value).
+        if t >= 12:
+            o = self._offsets[i]
+            if t & 1:
+                return str(self.payload[o:o + ((t - 13) >> 1)], "utf-8", "surrogateescape")
+            return bytes(self.payload[o:o + ((t - 12) >> 1)])
+        if t == 1:
+            v = self.payload[self._offsets[i]]
+            return v - 256 if v >= 128 else v
+        if t > 7 or not t:
+            return _CONSTANT[t]
+        o = self._offsets[i]
+        if t < 7:
+            return int.from_bytes(self.payload[o:o + _SIZE[t]], "big", signed=True)
+        return _F64_unpack(self.payload, o)[0]
 
     def serial_type(self, i):
         """Serial type of column ``i`` (0, NULL, for columns past the end)."""
@@ -485,11 +508,49 @@ class KeyInfo:
         self._plan = plan
         return plan
 
+    def binary_asc(self):
+        """True if every column compares BINARY ascending (so sort_key() orders keys)."""
+        return not any(self.desc) and all(c is None or c.upper() == "BINARY" for c in self.collations)
+
     def __repr__(self):
         return f"KeyInfo({self.collations!r}, {self.desc!r})"
 
 
 _BINARY_ASC = (None, False)
+
+
+def sort_key(values):
+    """A tuple Python orders as SQLite orders these values under BINARY ASC, or None.
+
+    Each value becomes (storage class rank, value): NULL < numbers < text < blob, ints and
+    floats compared exactly. B-tree search bisects over these instead of calling
+    compare_record per probe. None when Python's order could differ: NaN, text with the
+    surrogate escapes of invalid UTF-8 (code point order is not byte order there), or a
+    value of another type.
+    """
+    out = []
+    for v in values:
+        c = v.__class__
+        if c is int:
+            out += (1, v)
+        elif c is str:
+            if not v.isascii():
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    return None
+            out += (2, v)
+        elif v is None:
+            out += (0, 0)
+        elif c is float:
+            if v != v:
+                return None
+            out += (1, v)
+        elif c is bytes:
+            out += (3, v)
+        else:
+            return None
+    return tuple(out)
 
 
 def compare_record(rec, key_values, key_info):

@@ -39,10 +39,12 @@ def _handlers():
     """opcode -> factory(vm, insn, pc) -> closure; collected once from the execute_* modules."""
     global _HANDLERS
     if _HANDLERS is None:
-        from limbodb.vdbe import execute_control, execute_cursor, execute_data, execute_sort
+        from limbodb.vdbe import (execute_control, execute_cursor, execute_data, execute_maintenance,
+                                  execute_sort, execute_window)
         from limbodb.vdbe.insn import OPCODE_NAMES
         table = [None] * len(OPCODE_NAMES)
-        for mod in (execute_control, execute_cursor, execute_data, execute_sort):
+        for mod in (execute_control, execute_cursor, execute_data, execute_sort, execute_window,
+                    execute_maintenance):
             for op, name in enumerate(OPCODE_NAMES):
                 fn = getattr(mod, "op_" + name.lower(), None)
                 if fn is not None:
@@ -51,11 +53,23 @@ def _handlers():
     return _HANDLERS
 
 
+def _prototype(insns):
+    """(pc, handler factory, insn) per instruction: what each new VM binds."""
+    table = _handlers()
+    proto = []
+    for pc, insn in enumerate(insns):
+        factory = table[insn.opcode]
+        if factory is None:
+            raise OperationalError(f"opcode {insn.name} not implemented")
+        proto.append((pc, factory, insn))
+    return proto
+
+
 class Program:
     """A compiled statement (contracts.md §9)."""
 
     __slots__ = ("insns", "nregs", "ncursors", "column_names", "column_decltypes", "readonly",
-                 "param_count", "param_names", "schema_cookie", "sql")
+                 "param_count", "param_names", "schema_cookie", "sql", "counts_changes", "plan", "proto")
 
     def __init__(self, insns, nregs, ncursors, column_names=(), column_decltypes=(), readonly=True,
                  param_count=0, param_names=None, schema_cookie=0, sql=""):
@@ -69,6 +83,11 @@ class Program:
         self.param_names = param_names or {}
         self.schema_cookie = schema_cookie
         self.sql = sql
+        # INSERT/UPDATE/DELETE set the connection's change counters when they end.
+        self.counts_changes = False
+        # EXPLAIN QUERY PLAN rows (id, parent, detail) of the plan chosen.
+        self.plan = []
+        self.proto = None
 
     def new_vm(self, conn):
         return VM(self, conn)
@@ -78,8 +97,7 @@ class VM:
     """One execution of a Program: registers, cursors, pc and the step loop."""
 
     __slots__ = ("program", "conn", "regs", "cursors", "params", "pc", "completion", "row",
-                 "changes", "ops", "state", "_error", "_error_action", "_finishing", "halted",
-                 "started_write")
+                 "changes", "ops", "state", "_error", "_error_action", "_finishing", "halted")
 
     def __init__(self, program, conn):
         self.program = program
@@ -97,15 +115,10 @@ class VM:
         self._error_action = 0
         self._finishing = False
         self.halted = False
-        self.started_write = False
-        table = _handlers()
-        ops = []
-        for pc, insn in enumerate(program.insns):
-            factory = table[insn.opcode]
-            if factory is None:
-                raise OperationalError(f"opcode {insn.name} not implemented")
-            ops.append(factory(self, insn, pc))
-        self.ops = ops
+        proto = program.proto
+        if proto is None:
+            proto = program.proto = _prototype(program.insns)
+        self.ops = [factory(self, insn, pc) for pc, factory, insn in proto]
 
     def bind(self, i, value):
         """Set parameter ``i`` (1-based)."""
@@ -130,7 +143,6 @@ class VM:
         self._error = None
         self._finishing = False
         self.halted = False
-        self.started_write = False
 
     def step(self):
         """Run until a row, the end, or a wait: ROW | DONE | IO | BUSY.

@@ -209,3 +209,20 @@ def test_interactive_session_in_a_terminal(tmp_path):
     child.close()
     assert child.exitstatus == 0
     assert os.path.exists(tmp_path / ".limbodb_history")
+
+
+def test_ctrl_c_interrupts_a_running_statement_and_the_shell_carries_on(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    env = dict(os.environ, HOME=str(tmp_path), TERM="dumb")
+    child = pexpect.spawn(SHELL[0], SHELL[1:] + ["-m", "list"], env=env, encoding="utf-8", timeout=60)
+    child.expect_exact("limbodb> ")
+    child.sendline("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;")
+    import time
+    time.sleep(1.5)
+    child.sendintr()
+    child.expect_exact("Runtime error: interrupted")
+    child.expect_exact("limbodb> ")
+    child.sendline("SELECT 5;")
+    child.expect_exact("5")
+    child.sendeof()
+    child.expect(pexpect.EOF)

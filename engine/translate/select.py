@@ -1,0 +1,1178 @@
+"""SELECT: sources, result columns, loops, aggregates, ORDER BY, LIMIT, compounds.
+
+``compile_select(b, sel, parent, sink)`` emits a SELECT whose rows go to
+``sink(b, first_reg, n)`` (ResultRow for a top-level query; an ephemeral
+insert or a register copy for subqueries). One core runs as nested loops
+over its FROM items (planner.py chooses each level's access path). GROUP BY
+sorts the rows (key, aggregate arguments, bare columns) and walks the groups;
+bare columns come from the group's first row, or from the row the last
+min()/max() took its value from, as in SQLite. ORDER BY and DISTINCT use a
+sorter / ephemeral index unless the loops already give that order;
+``SELECT count(*) FROM t`` is OP_Count and a lone min()/max() stops at the
+first row of an ordered walk. Compounds run each core into a shared pipeline
+(UNION ALL) or ephemeral indexes (UNION, INTERSECT, EXCEPT). FROM
+subqueries, views and CTEs (WITH RECURSIVE too) are materialized into
+ephemeral tables. Mirrors sqlite src/select.c, Turso core/translate/select.rs.
+"""
+
+from limbodb.errors import OperationalError
+from limbodb.parser import ast
+from limbodb.storage.record import KeyInfo
+from limbodb.translate import planner, window
+from limbodb.translate.expr import (
+    AFF_BLOB, AFF_NONE, Scope, Source, code_expr, code_if_false, expr_affinity,
+    expr_collation, is_aggregate_call, walk,
+)
+from limbodb.vdbe.insn import (
+    OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy, OP_DecrJumpZero, OP_Found, OP_Ge, OP_Gosub,
+    OP_Delete, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot, OP_IfPos, OP_Insert, OP_Integer, OP_IsNull, OP_Jump, OP_Le, OP_MakeRecord,
+    OP_MustBeInt, OP_Ne, OP_Next, OP_NotNull, OP_NewRowid, OP_NotFound, OP_Null, OP_OpenEphemeral, OP_OpenPseudo,
+    OP_OpenRead, OP_Return, OP_Rewind, OP_SorterData, OP_SorterInsert, OP_SorterNext, OP_SorterOpen,
+    OP_SorterSort, SQLITE_NULLEQ,
+)
+from limbodb.vdbe.execute_sort import collated_minmax
+from limbodb.vdbe.sorter import SortSpec
+
+
+class OutputColumn:
+    """One result column: its expression, name, declared type and affinity (SQLite letter)."""
+
+    __slots__ = ("expr", "name", "decltype", "affinity", "collation")
+
+    def __init__(self, expr, name, decltype, affinity=AFF_NONE, collation=None):
+        self.expr = expr
+        self.name = name
+        self.decltype = decltype
+        self.affinity = affinity
+        self.collation = collation
+
+
+# ------------------------------------------------------------------ entry points
+
+def compile_select(b, sel, parent, sink, ctes=None):
+    """Emit ``sel``; every result row is handed to ``sink``. Returns the output columns."""
+    ctes = dict(ctes or {})
+    if sel.with_ is not None:
+        for cte in sel.with_.ctes:
+            ctes[cte.name.lower()] = cte
+    cores = sel.cores
+    if len(cores) == 1:
+        return _compile_single(b, sel, cores[0], parent, sink, ctes)
+    return _compile_compound(b, sel, parent, sink, ctes)
+
+
+def result_columns(b, sel, parent, ctes=None):
+    """The output columns of ``sel`` without emitting its code (for views and subquery sources)."""
+    saved = (len(b.insns), b.nregs, b.ncursors, len(b.labels), len(b.plan), len(b.prologue),
+             dict(b.constants), b.nsubqueries, b.read)
+    cols = compile_select(b, sel, parent, lambda *_: None, ctes)
+    del b.insns[saved[0]:]
+    b.nregs, b.ncursors = saved[1], saved[2]
+    del b.labels[saved[3]:]
+    del b.plan[saved[4]:]
+    del b.prologue[saved[5]:]
+    b.constants = saved[6]
+    b.nsubqueries = saved[7]
+    b.read = saved[8]
+    return cols
+
+
+# ------------------------------------------------------------------ limit / order pipeline
+
+class _Pipeline:
+    """ORDER BY (sorter), OFFSET and LIMIT between the produced rows and the sink."""
+
+    def __init__(self, b, sel, sink, ncols):
+        self.b = b
+        self.sink = sink
+        self.ncols = ncols
+        self.break_label = b.new_label()
+        self.limit = None
+        self.offset = None
+        self.sorter = None
+        self.order = None
+        if sel.limit is not None:
+            self.limit = b.alloc_reg()
+            code_expr(b, Scope([]), sel.limit, self.limit)
+            b.emit(OP_MustBeInt, self.limit, 0, 0, "datatype mismatch")
+            b.emit(OP_IfNot, self.limit, self.break_label)
+            if sel.offset is not None:
+                self.offset = b.alloc_reg()
+                code_expr(b, Scope([]), sel.offset, self.offset)
+                b.emit(OP_MustBeInt, self.offset, 0, 0, "datatype mismatch")
+
+    def start_sorter(self, order_terms, colls, descs, nulls_first):
+        b = self.b
+        self.sorter = b.alloc_cursor()
+        self.order = order_terms
+        spec = SortSpec(colls, descs, nulls_first)
+        b.emit(OP_SorterOpen, self.sorter, len(order_terms) + self.ncols, 0, spec)
+        b.add_plan("USE TEMP B-TREE FOR ORDER BY")
+
+    def row(self, scope, first, key_fn=None):
+        """A result row in registers first..first+ncols-1 (key_fn computes ORDER BY keys into regs)."""
+        b = self.b
+        if self.sorter is not None:
+            nk = len(self.order)
+            rec_first = b.alloc_reg(nk + self.ncols)
+            key_fn(rec_first)
+            b.emit(OP_Copy, first, rec_first + nk, self.ncols - 1)
+            rec = b.alloc_reg()
+            b.emit(OP_MakeRecord, rec_first, nk + self.ncols, rec)
+            b.emit(OP_SorterInsert, self.sorter, rec)
+            return
+        self._emit(first)
+
+    def _emit(self, first):
+        b = self.b
+        skip = None
+        if self.offset is not None:
+            skip = b.new_label()
+            b.emit(OP_IfPos, self.offset, skip, 1)
+        self.sink(b, first, self.ncols)
+        if self.limit is not None:
+            b.emit(OP_DecrJumpZero, self.limit, self.break_label)
+        if skip is not None:
+            b.resolve(skip)
+
+    def finish(self):
+        """After all rows: drain the sorter through OFFSET/LIMIT to the sink."""
+        b = self.b
+        if self.sorter is not None:
+            nk = len(self.order)
+            pseudo = b.alloc_cursor()
+            data = b.alloc_reg()
+            out = b.alloc_reg(self.ncols)
+            b.emit(OP_OpenPseudo, pseudo, data, nk + self.ncols)
+            done = b.new_label()
+            b.emit(OP_SorterSort, self.sorter, done)
+            top = b.addr
+            b.emit(OP_SorterData, self.sorter, data, pseudo)
+            for i in range(self.ncols):
+                b.emit(OP_Column, pseudo, nk + i, out + i)
+            self._emit(out)
+            b.emit(OP_SorterNext, self.sorter, top)
+            b.resolve(done)
+        b.resolve(self.break_label)
+
+
+# ------------------------------------------------------------------ sources
+
+def open_sources(b, from_items, parent, ctes, write_cursor_for=None):
+    """Open a cursor per FROM item (materializing subqueries); returns the Source list."""
+    sources = []
+    for item in _flatten(from_items):
+        cls = item.__class__
+        if cls is ast.TableRef:
+            src = _table_source(b, item, parent, ctes)
+        elif cls is ast.SubqueryRef:
+            src = _materialize(b, item.select, item.alias, parent, ctes)
+        else:
+            raise OperationalError("table-valued functions are not supported")
+        src_join = (item.join_type or 0, item.on, item.using)
+        sources.append((src, src_join))
+    return sources
+
+
+def _flatten(items):
+    out = []
+    for it in items or ():
+        if it.__class__ is ast.JoinGroup:
+            inner = _flatten(it.items)
+            if inner:
+                inner[0].join_type = it.join_type
+                inner[0].on = it.on
+                inner[0].using = it.using
+            out.extend(inner)
+        else:
+            out.append(it)
+    return out
+
+
+def _table_source(b, ref, parent, ctes):
+    name = ref.name
+    lname = name.lower()
+    if ref.schema is None and lname in ctes:
+        cte = ctes[lname]
+        if cte.__class__ is _CteRow:
+            return Source(ref.alias or name, cte.cursor, list(cte.names), [AFF_BLOB] * len(cte.names),
+                          [None] * len(cte.names), None, None, False)
+        inner = {k: v for k, v in ctes.items() if k != lname}
+        if _recursive_core(cte) is not None:
+            src = _materialize_recursive(b, cte, ref.alias or name, parent, inner)
+        else:
+            src = _materialize(b, cte.select, ref.alias or name, parent, inner)
+        if cte.columns:
+            src.col_names = list(cte.columns)
+        return src
+    schema = b.schema
+    view = schema.views.get(lname)
+    if view is not None:
+        src = _materialize(b, view.select, ref.alias or view.name, parent, {})
+        if view.columns:
+            src.col_names = list(view.columns)
+        return src
+    table = schema.table(name)
+    cursor = b.alloc_cursor()
+    b.read = True
+    src = Source.for_table(table, ref.alias or table.name, cursor)
+    src.index = ref.indexed_by
+    return src
+
+
+def _materialize(b, sel, alias, parent, ctes):
+    """Run ``sel`` into a new ephemeral table; a Source reading it."""
+    cursor = b.alloc_cursor()
+    b.emit(OP_OpenEphemeral, cursor, 0)
+    rec = b.alloc_reg()
+    rowid = b.alloc_reg()
+
+    def sink(bb, first, n):
+        bb.emit(OP_MakeRecord, first, n, rec)
+        bb.emit(OP_NewRowid, cursor, rowid)
+        bb.emit(OP_Insert, cursor, rec, rowid)
+    b.add_plan(f"MATERIALIZE {alias}" if alias else "MATERIALIZE (subquery)")
+    cols = compile_select(b, sel, parent, sink, ctes)
+    names = _unique_names([c.name for c in cols])
+    scope = Scope([], parent)
+    affs = []
+    for c in cols:
+        a = AFF_NONE
+        try:
+            a = expr_affinity(scope, c.expr)
+        except OperationalError:
+            pass
+        affs.append(a if a > AFF_NONE else AFF_BLOB)
+    src = Source(alias, cursor, names, affs, [None] * len(cols), None, None, False)
+    return src
+
+
+class _CteRow:
+    """Inside a recursive CTE's recursive part, its own name: the one row being expanded."""
+
+    __slots__ = ("cursor", "names")
+
+    def __init__(self, cursor, names):
+        self.cursor = cursor
+        self.names = names
+
+
+def _recursive_core(cte):
+    """Index of the first core of ``cte`` that reads the CTE itself, or None."""
+    lname = cte.name.lower()
+    for k, core in enumerate(cte.select.cores):
+        if k and core.__class__ is ast.SelectCore and any(
+                it.__class__ is ast.TableRef and it.schema is None and it.name.lower() == lname
+                for it in _flatten(core.from_)):
+            return k
+    return None
+
+
+def _materialize_recursive(b, cte, alias, parent, ctes):
+    """WITH RECURSIVE: run the initial cores into a queue, then expand one queued row at a time.
+
+    Each row taken from the queue is appended to the result and offered to the
+    recursive cores as the CTE's only row; their rows join the queue (UNION
+    drops rows seen before). A LIMIT on the CTE's select bounds the result.
+    Mirrors sqlite src/select.c generateWithRecursiveQuery.
+    """
+    sel = cte.select
+    r = _recursive_core(cte)
+    op = sel.ops[r - 1]
+    if op not in ("UNION", "UNION ALL") or sel.order_by:
+        raise OperationalError(f"recursive CTE {cte.name} must use UNION or UNION ALL without ORDER BY")
+    init = ast.Select(None, sel.cores[:r], sel.ops[:r - 1], None, None, None)
+    step = ast.Select(None, sel.cores[r:], sel.ops[r:], None, None, None)
+    cols = result_columns(b, init, parent, ctes)
+    names = list(cte.columns) if cte.columns else _unique_names([c.name for c in cols])
+    n = len(names)
+    result = b.alloc_cursor()
+    queue = b.alloc_cursor()
+    current = b.alloc_cursor()
+    seen = b.alloc_cursor() if op == "UNION" else None
+    b.emit(OP_OpenEphemeral, result, n)
+    b.emit(OP_OpenEphemeral, queue, n)
+    if seen is not None:
+        b.emit(OP_OpenEphemeral, seen, 0, 0, KeyInfo([None] * n))
+    limit = None
+    done = b.new_label()
+    if sel.limit is not None:
+        limit = b.alloc_reg()
+        code_expr(b, Scope([]), sel.limit, limit)
+        b.emit(OP_MustBeInt, limit, 0, 0, "datatype mismatch")
+        b.emit(OP_IfNot, limit, done)
+    rec = b.alloc_reg()
+    rid = b.alloc_reg()
+
+    def enqueue(bb, first, nn):
+        if nn != n:
+            raise OperationalError(f"SELECTs to the left and right of {op} do not have the same number "
+                                   f"of result columns")
+        skip = bb.new_label()
+        if seen is not None:
+            bb.emit(OP_Found, seen, skip, first, n)
+            bb.emit(OP_MakeRecord, first, n, rec)
+            bb.emit(OP_IdxInsert, seen, rec)
+        bb.emit(OP_MakeRecord, first, n, rec)
+        bb.emit(OP_NewRowid, queue, rid)
+        bb.emit(OP_Insert, queue, rec, rid)
+        bb.resolve(skip)
+    b.add_plan(f"MATERIALIZE {alias}")
+    compile_select(b, init, parent, enqueue, ctes)
+    row = b.alloc_reg(n)
+    top = b.addr
+    b.emit(OP_Rewind, queue, done)
+    for i in range(n):
+        b.emit(OP_Column, queue, i, row + i)
+    b.emit(OP_Delete, queue)
+    b.emit(OP_MakeRecord, row, n, rec)
+    b.emit(OP_NewRowid, result, rid)
+    b.emit(OP_Insert, result, rec, rid)
+    if limit is not None:
+        b.emit(OP_DecrJumpZero, limit, done)
+    b.emit(OP_OpenEphemeral, current, n)
+    b.emit(OP_NewRowid, current, rid)
+    b.emit(OP_Insert, current, rec, rid)
+    inner = dict(ctes)
+    inner[cte.name.lower()] = _CteRow(current, names)
+    compile_select(b, step, parent, enqueue, inner)
+    b.emit(OP_Goto, 0, top)
+    b.resolve(done)
+    return Source(alias, result, names, [AFF_BLOB] * n, [None] * n, None, None, False)
+
+
+def _unique_names(names):
+    seen = {}
+    out = []
+    for n in names:
+        k = n.lower()
+        if k in seen:
+            seen[k] += 1
+            n = f"{n}:{seen[k]}"
+        else:
+            seen[k] = 0
+        out.append(n)
+    return out
+
+
+# ------------------------------------------------------------------ result columns
+
+def expand_columns(core, scope):
+    """Result columns with '*' and 't.*' expanded; names as sqlite3 reports them."""
+    out = []
+    for rc in core.columns:
+        e = rc.expr
+        if e.__class__ is ast.Star:
+            matched = False
+            for i, src in enumerate(scope.sources):
+                if e.table is not None and (src.name is None or src.name.lower() != e.table.lower()):
+                    continue
+                matched = True
+                for j, name in enumerate(src.col_names):
+                    if e.table is None and name.lower() in src.using and i > 0:
+                        continue
+                    if src.table is not None and src.table.columns[j].hidden:
+                        continue
+                    col = ast.Column(name, src.name)
+                    out.append(OutputColumn(col, name, _decltype(src, j), src.col_affs[j], src.col_colls[j]))
+            if not matched:
+                if e.table is not None:
+                    raise OperationalError(f"no such table: {e.table}")
+                raise OperationalError("no tables specified")
+            continue
+        if rc.alias is not None:
+            name = rc.alias
+        elif e.__class__ is ast.Column:
+            name = _declared_name(scope, e)
+        else:
+            name = rc.text
+        out.append(OutputColumn(e, name, _expr_decltype(scope, e), expr_affinity(scope, e),
+                                expr_collation(scope, e)))
+    return out
+
+
+def _declared_name(scope, e):
+    """A plain column reference is named as its table declares it (``SELECT name`` of ``Name``)."""
+    try:
+        r = scope.resolve(e)
+    except OperationalError:
+        return e.name
+    if r is None or r[1] is None or r[2] < 0:
+        return e.name
+    return r[1].col_names[r[2]]
+
+
+def _decltype(src, j):
+    if src.table is not None:
+        return src.table.columns[j].decl_type or None
+    return None
+
+
+def _expr_decltype(scope, e):
+    if e.__class__ is ast.Column:
+        try:
+            r = scope.resolve(e)
+        except OperationalError:
+            return None
+        if r is None or r[1] is None:
+            return None
+        src, j = r[1], r[2]
+        if j < 0:
+            return "INTEGER" if src.table is not None and src.rowid_alias is not None else None
+        return _decltype(src, j)
+    return None
+
+
+# ------------------------------------------------------------------ one core
+
+def _compile_single(b, sel, core, parent, sink, ctes):
+    if core.__class__ is ast.Values:
+        return _compile_values(b, sel, core, parent, sink)
+    if window.uses_windows(b, sel, core):
+        return window.compile_window_select(b, sel, core, parent, sink, ctes)
+    sources = open_sources(b, core.from_, parent, ctes)
+    scope = Scope([s for s, _ in sources], parent)
+    _apply_using(scope, sources)
+    cols = expand_columns(core, scope)
+    for rc in core.columns:
+        if rc.alias is not None:
+            scope.aliases.setdefault(rc.alias.lower(), rc.expr)
+    n = len(cols)
+    if _is_count_star(b, core, cols, sources) and sel.limit is None:
+        return _count_star(b, sources[0][0], cols, sink)
+    pipe = _Pipeline(b, sel, sink, n)
+    order = _order_terms(sel.order_by, cols, scope) if sel.order_by else None
+    aggs = _collect_aggregates(b, core, cols, order)
+    if core.group_by is None and not aggs and core.having is not None:
+        raise OperationalError("a GROUP BY clause is required before HAVING")
+    terms = _where_terms(core.where)
+    used = _used_columns(scope, core, cols, order, sources)
+    if not sources:
+        b.add_plan("SCAN CONSTANT ROW")
+    simple = not aggs and core.group_by is None
+    want = order if simple and not core.distinct else None
+    distinct_order = None
+    if simple and core.distinct and order is None:
+        # Rows arriving in result-column order make DISTINCT a compare with the previous row.
+        distinct_order = [(c.expr, expr_collation(scope, c.expr), False, True) for c in cols]
+        want = distinct_order
+    minmax = _minmax_query(b, scope, aggs, sources) if aggs and core.group_by is None else None
+    if minmax is not None:
+        want = minmax
+    plan_lines = len(b.plan)
+    plan = planner.plan_loops(b, scope, sources, terms, want, used)
+    if minmax is not None:
+        # SQLite labels a min()/max() query's loop a SEARCH: it may stop at the first row.
+        b.plan[plan_lines:] = [(i, par, "SEARCH" + d[4:] if d.startswith("SCAN ") else d)
+                               for i, par, d in b.plan[plan_lines:]]
+    if order is not None and not plan.order_satisfied and minmax is None:
+        pipe.start_sorter(order, [t[1] for t in order], [t[2] for t in order], [t[3] for t in order])
+    distinct = None
+    prev = None
+    if core.distinct:
+        if distinct_order is not None and plan.order_satisfied:
+            prev = b.alloc_reg(n)
+            b.emit(OP_Null, 0, prev, prev + n - 1)
+            first_row = b.alloc_reg()
+            b.emit(OP_Integer, 1, first_row)
+        else:
+            distinct = b.alloc_cursor()
+            b.emit(OP_OpenEphemeral, distinct, 0, 0, KeyInfo([expr_collation(scope, c.expr) for c in cols]))
+            b.add_plan("USE TEMP B-TREE FOR DISTINCT")
+
+    def key_fn_for(sc):
+        def key_fn(first):
+            for k, (e, _c, _d, _n) in enumerate(order):
+                code_expr(b, sc, e, first + k)
+        return key_fn
+
+    def emit_result(sc):
+        first = b.alloc_reg(n)
+        for i, c in enumerate(cols):
+            code_expr(b, sc, c.expr, first + i)
+        if distinct is not None:
+            skip = b.new_label()
+            rec = b.alloc_reg()
+            b.emit(OP_Found, distinct, skip, first, n)
+            b.emit(OP_MakeRecord, first, n, rec)
+            b.emit(OP_IdxInsert, distinct, rec)
+            pipe.row(sc, first, key_fn_for(sc))
+            b.resolve(skip)
+        elif prev is not None:
+            skip = b.new_label()
+            new_row = b.new_label()
+            b.emit(OP_If, first_row, new_row)
+            for i, c in enumerate(cols):
+                b.emit(OP_Ne, prev + i, new_row, first + i, expr_collation(sc, c.expr), SQLITE_NULLEQ)
+            b.emit(OP_Goto, 0, skip)
+            b.resolve(new_row)
+            b.emit(OP_Integer, 0, first_row)
+            b.emit(OP_Copy, first, prev, n - 1)
+            pipe.row(sc, first, key_fn_for(sc))
+            b.resolve(skip)
+        else:
+            pipe.row(sc, first, key_fn_for(sc))
+
+    if core.group_by is None and not aggs:
+        plan.emit(b, lambda: emit_result(scope), pipe.break_label)
+    elif core.group_by is None:
+        _simple_aggregate(b, scope, plan, aggs, core, emit_result, pipe, cols, order,
+                          minmax is not None and plan.order_satisfied)
+    else:
+        _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order)
+    pipe.finish()
+    return cols
+
+
+def _is_count_star(b, core, cols, sources):
+    """``SELECT count(*) FROM t`` alone: answered by OP_Count without reading rows."""
+    if len(cols) != 1 or len(sources) != 1 or core.where is not None or core.group_by is not None \
+            or core.having is not None or core.distinct:
+        return False
+    src = sources[0][0]
+    e = cols[0].expr
+    # (sqlite_schema is left to the scan: page 1 may not exist yet in an empty database.)
+    return (src.table is not None and src.table.root != 1 and e.__class__ is ast.FunctionCall and e.name.lower() == "count"
+            and not e.args and not e.distinct and e.filter is None and e.over is None
+            and is_aggregate_call(b.conn, e))
+
+
+def _count_star(b, src, cols, sink):
+    """OP_Count over the table, or over its smallest index (as SQLite chooses)."""
+    table = src.table
+    indexes = [i for i in table.indexes if i.root and i.where is None]
+    out = b.alloc_reg()
+    b.read = True
+    if indexes:
+        idx = min(indexes, key=lambda i: len(i.columns))
+        b.emit(OP_OpenRead, src.cursor, idx.root, 0, idx.key_info(), 0, idx.name)
+        b.add_plan(f"SCAN {src.name} USING COVERING INDEX {idx.name}")
+    else:
+        b.emit(OP_OpenRead, src.cursor, table.root, 0, len(table.columns), 0, table.name)
+        b.add_plan(f"SCAN {src.name}")
+    b.emit(OP_Count, src.cursor, out)
+    sink(b, out, 1)
+    return cols
+
+
+def _used_columns(scope, core, cols, order, sources):
+    """{id(source): columns read} over the whole core, or None if a subquery may read any."""
+    exprs = [c.expr for c in cols]
+    exprs += [core.where, core.having] + list(core.group_by or ())
+    exprs += [t[0] for t in order or ()]
+    exprs += [join[1] for _s, join in sources]
+    used = {id(s): set() for s, _j in sources}
+    for e in exprs:
+        if e is None:
+            continue
+        for n in walk(e):
+            cls = n.__class__
+            if cls in (ast.Subquery, ast.Exists) or (cls is ast.In and n.select is not None):
+                return None
+            if cls is ast.Column:
+                try:
+                    r = scope.resolve(n)
+                except OperationalError:
+                    return None
+                if r is None or r[0] is not scope:
+                    continue
+                if r[1] is None:
+                    return None
+                used[id(r[1])].add(r[2])
+    for k, (src, _j) in enumerate(sources):
+        for name in src.using:
+            used[id(src)].add(src.find(name))
+            for other, _j2 in sources[:k]:
+                j = other.find(name)
+                if j is not None:
+                    used[id(other)].add(j)
+    return used
+
+
+def _apply_using(scope, sources):
+    """USING/NATURAL: mark the merged columns of the right source."""
+    for k, (src, (jt, on, using)) in enumerate(sources):
+        if k == 0:
+            continue
+        names = list(using or ())
+        if jt & ast.JT_NATURAL:
+            left = {n.lower() for s, _ in sources[:k] for n in s.col_names}
+            names = [n for n in src.col_names if n.lower() in left]
+        for n in names:
+            if src.find(n) is None or not any(s.find(n) is not None for s, _ in sources[:k]):
+                raise OperationalError(f"cannot join using column {n} - column not present in both tables")
+            src.using.add(n.lower())
+
+
+def join_using_terms(scope, sources, k):
+    """Equality terms (left.col = right.col) that USING/NATURAL add for source ``k``."""
+    src = sources[k][0]
+    out = []
+    for n in sorted(src.using):
+        for s, _ in sources[:k]:
+            if s.find(n) is not None:
+                out.append(ast.Binary("=", ast.Column(n, s.name), ast.Column(n, src.name)))
+                break
+    return out
+
+
+def _where_terms(where):
+    out = []
+    stack = [where] if where is not None else []
+    while stack:
+        e = stack.pop()
+        if e.__class__ is ast.Binary and e.op == "AND":
+            stack.append(e.right)
+            stack.append(e.left)
+        else:
+            out.append(e)
+    return out
+
+
+def split_and(e):
+    return _where_terms(e)
+
+
+def _order_terms(order_by, cols, scope):
+    """(expr, collation, desc, nulls_first) per ORDER BY term, resolving numbers and aliases."""
+    out = []
+    for t in order_by:
+        e = t.expr
+        coll = None
+        if e.__class__ is ast.Collate:
+            coll = e.collation
+            e = e.expr
+        if e.__class__ is ast.Literal and e.value.__class__ is int and e.kind == ast.LIT_VALUE:
+            k = e.value
+            if not 1 <= k <= len(cols):
+                raise OperationalError(f"{_ordinal(len(out) + 1)} ORDER BY term out of range - "
+                                       f"should be between 1 and {len(cols)}")
+            e = cols[k - 1].expr
+        elif e.__class__ is ast.Column and e.table is None:
+            for c in cols:
+                if c.name.lower() == e.name.lower() and c.expr is not e and _is_alias(c, e):
+                    e = c.expr
+                    break
+        if coll is None:
+            coll = expr_collation(scope, e)
+        desc = bool(t.desc)
+        nulls = t.nulls
+        nulls_first = (not desc) if nulls == ast.NULLS_DEFAULT else nulls == ast.NULLS_FIRST
+        out.append((e, coll, desc, nulls_first))
+    return out
+
+
+def _is_alias(col, ref):
+    return not (col.expr.__class__ is ast.Column and col.expr.name.lower() == ref.name.lower())
+
+
+def _ordinal(n):
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+# ------------------------------------------------------------------ aggregates
+
+def _collect_aggregates(b, core, cols, order):
+    """Aggregate calls in the result columns, HAVING and ORDER BY, in order of appearance."""
+    exprs = [c.expr for c in cols]
+    if core.having is not None:
+        exprs.append(core.having)
+    if order:
+        exprs.extend(t[0] for t in order)
+    aggs = []
+    seen = set()
+    for e in exprs:
+        for n in walk(e):
+            if id(n) not in seen and is_aggregate_call(b.conn, n):
+                seen.add(id(n))
+                for a in n.args or ():
+                    for inner in walk(a):
+                        if is_aggregate_call(b.conn, inner):
+                            raise OperationalError(f"misuse of aggregate function {inner.name}()")
+                aggs.append(n)
+    if core.where is not None:
+        for n in walk(core.where):
+            if is_aggregate_call(b.conn, n):
+                raise OperationalError(f"misuse of aggregate function {n.name}()")
+    return aggs
+
+
+class _AggSlot:
+    """One accumulator; ``calls`` are the identical aggregate calls sharing it (SQLite's AggInfo)."""
+
+    __slots__ = ("call", "calls", "fd", "acc", "distinct", "coll")
+
+    def __init__(self, call, fd, acc, distinct, coll=None):
+        self.call = call
+        self.calls = [call]
+        self.fd = fd
+        self.acc = acc
+        self.distinct = distinct
+        # DISTINCT compares arguments with their collation (count(DISTINCT b) of a NOCASE b).
+        self.coll = coll
+
+
+def _agg_slots(b, aggs, scope):
+    slots = []
+    by_text = {}
+    for call in aggs:
+        same = by_text.get(ast.dump(call))
+        if same is not None:
+            same.calls.append(call)
+            continue
+        args = call.args or []
+        if call.filter is not None:
+            raise OperationalError("FILTER clauses are not supported")
+        fd = b.conn.functions.lookup(call.name, len(args))
+        distinct = None
+        if call.distinct:
+            if len(args) != 1:
+                raise OperationalError("DISTINCT aggregates must have exactly one argument")
+            distinct = b.alloc_cursor()
+        coll = expr_collation(scope, args[0]) if args else None
+        if coll is not None and coll.upper() != "BINARY" and len(args) == 1 and \
+                call.name.lower() in ("min", "max"):
+            fd = collated_minmax(call.name, coll)
+        slot = _AggSlot(call, fd, b.alloc_reg(), distinct, coll if distinct is not None else None)
+        by_text[ast.dump(call)] = slot
+        slots.append(slot)
+    return slots
+
+
+def _agg_reset(b, slots):
+    for s in slots:
+        b.emit(OP_Null, 0, s.acc)
+        if s.distinct is not None:
+            b.emit(OP_OpenEphemeral, s.distinct, 0, 0, KeyInfo([s.coll]))
+
+
+def _agg_step(b, slots, arg_scope, arg_regs=None):
+    """AggStep for every slot; args computed in ``arg_scope`` (or read from ``arg_regs``).
+
+    Returns each slot's first argument register.
+    """
+    firsts = []
+    for k, s in enumerate(slots):
+        args = s.call.args or []
+        if arg_regs is not None:
+            first = arg_regs[k]
+        else:
+            first = b.alloc_reg(max(len(args), 1))
+            for j, a in enumerate(args):
+                code_expr(b, arg_scope, a, first + j)
+        skip = None
+        if s.distinct is not None:
+            skip = b.new_label()
+            rec = b.alloc_reg()
+            b.emit(OP_Found, s.distinct, skip, first, 1)
+            b.emit(OP_MakeRecord, first, 1, rec)
+            b.emit(OP_IdxInsert, s.distinct, rec)
+        b.emit(OP_AggStep, 0, first, s.acc, s.fd, len(args), s.call.name)
+        if skip is not None:
+            b.resolve(skip)
+        firsts.append(first)
+    return firsts
+
+
+def _agg_final(b, slots, scope):
+    """Finalize each accumulator into a result register and point the calls at it."""
+    for s in slots:
+        out = b.alloc_reg()
+        b.emit(OP_Copy, s.acc, out)
+        b.emit(OP_AggFinal, out, len(s.call.args or []), 0, s.fd, 0, s.call.name)
+        for call in s.calls:
+            scope.overrides[id(call)] = out
+
+
+def _bare_columns(core, cols, order, scope, slots):
+    """Column nodes read outside aggregate arguments (result, HAVING, ORDER BY)."""
+    inside = set()
+    for s in slots:
+        for call in s.calls:
+            for a in call.args or ():
+                for n in walk(a):
+                    inside.add(id(n))
+    exprs = [c.expr for c in cols]
+    if core.having is not None:
+        exprs.append(core.having)
+    if order:
+        exprs.extend(t[0] for t in order)
+    out = []
+    seen = set()
+    for e in exprs:
+        for n in walk(e):
+            if n.__class__ is ast.Column and id(n) not in inside and id(n) not in seen:
+                seen.add(id(n))
+                try:
+                    r = scope.resolve(n)
+                except OperationalError:
+                    r = None
+                if r is not None and r[1] is None:
+                    continue  # a result alias: its expression's own nodes are walked already
+                out.append(n)
+    return out
+
+
+def _minmax_slot(slots):
+    """The min()/max() aggregate bare columns follow, or None: SQLite's rule picks the last one."""
+    found = None
+    for k, slot in enumerate(slots):
+        if slot.call.name.lower() in ("min", "max") and len(slot.call.args or ()) == 1:
+            found = k
+    return found
+
+
+def _bare_update(b, scope, slot, arg_reg, best, first_row, load_bare):
+    """Load the bare columns as SQLite does: on a group's first row, or, with a min()/max(),
+    on each row that aggregate takes its value from (a NULL counts until a value is seen)."""
+    later = b.new_label()
+    load = b.new_label()
+    if slot is None:
+        b.emit(OP_IfNot, first_row, later)
+    else:
+        null_arg = b.new_label()
+        b.emit(OP_IsNull, arg_reg, null_arg)
+        b.emit(OP_IsNull, best, load)
+        coll = expr_collation(scope, slot.call.args[0])
+        worse = OP_Ge if slot.call.name.lower() == "max" else OP_Le
+        b.emit(worse, arg_reg, later, best, coll, 0)
+        b.emit(OP_Goto, 0, load)
+        b.resolve(null_arg)
+        b.emit(OP_NotNull, best, later)
+    b.resolve(load)
+    b.emit(OP_Integer, 0, first_row)
+    if slot is not None:
+        b.emit(OP_Copy, arg_reg, best)
+    load_bare()
+    b.resolve(later)
+
+
+def _minmax_query(b, scope, aggs, sources):
+    """For ``SELECT min(col)`` / ``max(col)`` alone: the ORDER BY that lets the loop stop at the
+    first non-NULL value (sqlite3's minMaxQuery), else None."""
+    if len(sources) != 1 or len({ast.dump(a) for a in aggs}) != 1:
+        return None
+    call = aggs[0]
+    if call.name.lower() not in ("min", "max") or len(call.args or ()) != 1 or call.distinct \
+            or call.filter is not None:
+        return None
+    arg = call.args[0]
+    col = arg.expr if arg.__class__ is ast.Collate else arg
+    if col.__class__ is not ast.Column:
+        return None
+    desc = call.name.lower() == "max"
+    return [(col, expr_collation(scope, arg), desc, not desc)]
+
+
+def _simple_aggregate(b, scope, plan, aggs, core, emit_result, pipe, cols, order, first_value=False):
+    """Aggregates over all rows: one group, one output row (unless HAVING rejects it).
+
+    ``first_value``: the loop visits rows in min()/max() order, so it stops at the first
+    non-NULL argument.
+    """
+    slots = _agg_slots(b, aggs, scope)
+    _agg_reset(b, slots)
+    bare = _bare_columns(core, cols, order, scope, slots)
+    bare_regs = {id(n): b.alloc_reg() for n in bare}
+    for rid in bare_regs.values():
+        b.emit(OP_Null, 0, rid)
+    first_row = b.alloc_reg()
+    b.emit(OP_Integer, 1, first_row)
+    mm = _minmax_slot(slots)
+    best = b.alloc_reg()
+    b.emit(OP_Null, 0, best)
+
+    found = b.new_label()
+
+    def body():
+        arg_firsts = _agg_step(b, slots, scope)
+        if bare_regs:
+            def load():
+                for n in bare:
+                    code_expr(b, scope, n, bare_regs[id(n)])
+            _bare_update(b, scope, slots[mm] if mm is not None else None,
+                         arg_firsts[mm] if mm is not None else None, best, first_row, load)
+        if first_value:
+            b.emit(OP_NotNull, arg_firsts[0], found)
+    plan.emit(b, body, pipe.break_label)
+    b.resolve(found)
+    _agg_final(b, slots, scope)
+    scope.overrides.update(bare_regs)
+    _output_group(b, scope, core, emit_result)
+
+
+def _output_group(b, scope, core, emit_result):
+    scope.agg_ok = True
+    if core.having is not None:
+        skip = b.new_label()
+        code_if_false(b, scope, core.having, skip, True)
+        emit_result(scope)
+        b.resolve(skip)
+    else:
+        emit_result(scope)
+
+
+def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
+    """GROUP BY: sort (keys, aggregate args, bare columns), then accumulate each run of equal keys."""
+    slots = _agg_slots(b, aggs, scope)
+    keys = []
+    for g in core.group_by:
+        e = g
+        if e.__class__ is ast.Literal and e.value.__class__ is int and e.kind == ast.LIT_VALUE:
+            k = e.value
+            if not 1 <= k <= len(cols):
+                raise OperationalError(f"{_ordinal(len(keys) + 1)} GROUP BY term out of range - "
+                                       f"should be between 1 and {len(cols)}")
+            e = cols[k - 1].expr
+        elif e.__class__ is ast.Column and e.table is None:
+            r = None
+            try:
+                r = scope.resolve(e)
+            except OperationalError:
+                pass
+            if r is not None and r[1] is None:
+                e = scope.aliases[r[2]]
+        for n in walk(e):
+            if is_aggregate_call(b.conn, n):
+                raise OperationalError(f"aggregate functions are not allowed in the GROUP BY clause")
+        keys.append(e)
+    nk = len(keys)
+    bare = _bare_columns(core, cols, order, scope, slots)
+    arg_counts = [len(s.call.args or []) for s in slots]
+    nargs = sum(arg_counts)
+    width = nk + nargs + len(bare)
+    sorter = b.alloc_cursor()
+    colls = [expr_collation(scope, k) for k in keys]
+    b.emit(OP_SorterOpen, sorter, width, 0, SortSpec(colls, [False] * nk))
+    b.add_plan("USE TEMP B-TREE FOR GROUP BY")
+
+    def body():
+        first = b.alloc_reg(width)
+        for i, k in enumerate(keys):
+            code_expr(b, scope, k, first + i)
+        pos = first + nk
+        for s in slots:
+            for a in s.call.args or ():
+                code_expr(b, scope, a, pos)
+                pos += 1
+        for n in bare:
+            code_expr(b, scope, n, pos)
+            pos += 1
+        rec = b.alloc_reg()
+        b.emit(OP_MakeRecord, first, width, rec)
+        b.emit(OP_SorterInsert, sorter, rec)
+    plan.emit(b, body, pipe.break_label)
+
+    pseudo = b.alloc_cursor()
+    data = b.alloc_reg()
+    b.emit(OP_OpenPseudo, pseudo, data, width)
+    cur_keys = b.alloc_reg(nk)
+    prev_keys = b.alloc_reg(nk)
+    have_group = b.alloc_reg()
+    out_sub = b.alloc_reg()
+    args_first = b.alloc_reg(max(nargs, 1))
+    bare_regs = {id(n): b.alloc_reg() for n in bare}
+    first_row = b.alloc_reg()
+    best = b.alloc_reg()
+    output = b.new_label()
+    done = b.new_label()
+    b.emit(OP_Integer, 0, have_group)
+    _agg_reset(b, slots)
+    b.emit(OP_SorterSort, sorter, done)
+    top = b.addr
+    b.emit(OP_SorterData, sorter, data, pseudo)
+    for i in range(nk):
+        b.emit(OP_Column, pseudo, i, cur_keys + i)
+    same = b.new_label()
+    step = b.new_label()
+    b.emit(OP_IfNot, have_group, step)
+    b.emit(OP_Compare, prev_keys, cur_keys, nk, KeyInfo(colls))
+    diff = b.new_label()
+    b.emit(OP_Jump, diff, same, diff)
+    b.resolve(diff)
+    b.emit(OP_Gosub, out_sub, output)
+    _agg_reset(b, slots)
+    b.resolve(step)
+    b.emit(OP_Integer, 1, have_group)
+    b.emit(OP_Copy, cur_keys, prev_keys, nk - 1)
+    b.emit(OP_Integer, 1, first_row)
+    b.emit(OP_Null, 0, best)
+    b.resolve(same)
+    for j in range(nargs):
+        b.emit(OP_Column, pseudo, nk + j, args_first + j)
+    arg_regs = []
+    pos = args_first
+    for c in arg_counts:
+        arg_regs.append(pos)
+        pos += c
+    _agg_step(b, slots, scope, arg_regs)
+    if bare:
+        def load():
+            for j, n in enumerate(bare):
+                b.emit(OP_Column, pseudo, nk + nargs + j, bare_regs[id(n)])
+        mm = _minmax_slot(slots)
+        _bare_update(b, scope, slots[mm] if mm is not None else None,
+                     arg_regs[mm] if mm is not None else None, best, first_row, load)
+    b.emit(OP_SorterNext, sorter, top)
+    b.emit(OP_IfNot, have_group, done)
+    b.emit(OP_Gosub, out_sub, output)
+    b.emit(OP_Goto, 0, done)
+
+    # Subroutine: finalize and emit the group just ended.
+    b.resolve(output)
+    _agg_final(b, slots, scope)
+    scope.overrides.update(bare_regs)
+    ret = b.new_label()
+    scope.agg_ok = True
+    if core.having is not None:
+        code_if_false(b, scope, core.having, ret, True)
+    emit_result(scope)
+    b.resolve(ret)
+    b.emit(OP_Return, out_sub)
+    b.resolve(done)
+
+
+# ------------------------------------------------------------------ VALUES and compounds
+
+def _compile_values(b, sel, core, parent, sink):
+    n = len(core.rows[0])
+    for row in core.rows:
+        if len(row) != n:
+            raise OperationalError("all VALUES must have the same number of terms")
+    pipe = _Pipeline(b, sel, sink, n)
+    scope = Scope([], parent)
+    cols = [OutputColumn(e, f"column{i + 1}", None) for i, e in enumerate(core.rows[0])]
+    order = _order_terms(sel.order_by, cols, scope) if sel.order_by else None
+    if order:
+        pipe.start_sorter(order, [t[1] for t in order], [t[2] for t in order], [t[3] for t in order])
+    for row in core.rows:
+        first = b.alloc_reg(n)
+        for i, e in enumerate(row):
+            code_expr(b, scope, e, first + i)
+        rcols = row
+
+        def key_fn(kf, rcols=rcols):
+            for k, (e, _c, _d, _n) in enumerate(order):
+                idx = next((i for i, c in enumerate(cols) if c.expr is e), None)
+                code_expr(b, scope, rcols[idx] if idx is not None else e, kf + k)
+        pipe.row(scope, first, key_fn)
+    pipe.finish()
+    return cols
+
+
+def _compile_compound(b, sel, parent, sink, ctes):
+    cores = sel.cores
+    ops = sel.ops
+    first_sel = ast.Select(None, [cores[0]], [], None, None, None)
+    cols = result_columns(b, first_sel, parent, ctes)
+    n = len(cols)
+    # Each column compares with the leftmost SELECT's collation that has one (multiSelectCollSeq).
+    colls = [c.collation for c in cols]
+    for core in cores[1:]:
+        sub = ast.Select(None, [core], [], None, None, None)
+        other = result_columns(b, sub, parent, ctes)
+        if len(other) != n:
+            op = ops[0]
+            raise OperationalError(f"SELECTs to the left and right of {op} do not have the same "
+                                   f"number of result columns")
+        colls = [c if c is not None else o.collation for c, o in zip(colls, other)]
+    key_info = KeyInfo(colls)
+    pipe = _Pipeline(b, sel, sink, n)
+    scope = Scope([], parent)
+    order = None
+    if sel.order_by:
+        order = _compound_order(sel.order_by, cols, colls)
+        pipe.start_sorter(order, [t[1] for t in order], [t[2] for t in order], [t[3] for t in order])
+
+    def to_pipe(bb, first, nn):
+        def key_fn(kf):
+            for k, (idx, _c, _d, _n) in enumerate(order):
+                bb.emit(OP_Copy, first + idx, kf + k)
+        pipe.row(scope, first, key_fn)
+
+    if all(op == "UNION ALL" for op in ops):
+        for core in cores:
+            compile_select(b, ast.Select(None, [core], [], None, None, None), parent, to_pipe, ctes)
+        pipe.finish()
+        return cols
+    # Left-associative: the running result lives in an ephemeral index.
+    acc = b.alloc_cursor()
+    b.emit(OP_OpenEphemeral, acc, 0, 0, key_info)
+    rec = b.alloc_reg()
+
+    def into(cursor):
+        def s(bb, first, nn):
+            bb.emit(OP_MakeRecord, first, nn, rec)
+            bb.emit(OP_IdxInsert, cursor, rec)
+        return s
+    compile_select(b, ast.Select(None, [cores[0]], [], None, None, None), parent, into(acc), ctes)
+    for op, core in zip(ops, cores[1:]):
+        sub = ast.Select(None, [core], [], None, None, None)
+        if op in ("UNION", "UNION ALL"):
+            compile_select(b, sub, parent, into(acc), ctes)
+            continue
+        right = b.alloc_cursor()
+        b.emit(OP_OpenEphemeral, right, 0, 0, key_info)
+        compile_select(b, sub, parent, into(right), ctes)
+        keep = b.alloc_cursor()
+        b.emit(OP_OpenEphemeral, keep, 0, 0, key_info)
+        regs = b.alloc_reg(n)
+        done = b.new_label()
+        b.emit(OP_Rewind, acc, done)
+        top = b.addr
+        for i in range(n):
+            b.emit(OP_Column, acc, i, regs + i)
+        skip = b.new_label()
+        b.emit(OP_NotFound if op == "INTERSECT" else OP_Found, right, skip, regs, n)
+        b.emit(OP_MakeRecord, regs, n, rec)
+        b.emit(OP_IdxInsert, keep, rec)
+        b.resolve(skip)
+        b.emit(OP_Next, acc, top)
+        b.resolve(done)
+        acc = keep
+    regs = b.alloc_reg(n)
+    done = b.new_label()
+    b.emit(OP_Rewind, acc, done)
+    top = b.addr
+    for i in range(n):
+        b.emit(OP_Column, acc, i, regs + i)
+    to_pipe(b, regs, n)
+    b.emit(OP_Next, acc, top)
+    b.resolve(done)
+    pipe.finish()
+    return cols
+
+
+def _compound_order(order_by, cols, colls):
+    out = []
+    for t in order_by:
+        e = t.expr
+        coll = None
+        if e.__class__ is ast.Collate:
+            coll = e.collation
+            e = e.expr
+        idx = None
+        if e.__class__ is ast.Literal and e.value.__class__ is int:
+            if not 1 <= e.value <= len(cols):
+                raise OperationalError(f"{_ordinal(len(out) + 1)} ORDER BY term out of range - "
+                                       f"should be between 1 and {len(cols)}")
+            idx = e.value - 1
+        elif e.__class__ is ast.Column:
+            for i, c in enumerate(cols):
+                if c.name.lower() == e.name.lower():
+                    idx = i
+                    break
+        if idx is None:
+            dumped = ast.dump(e)
+            for i, c in enumerate(cols):
+                if ast.dump(c.expr) == dumped:
+                    idx = i
+                    break
+        if idx is None:
+            raise OperationalError(f"{_ordinal(len(out) + 1)} ORDER BY term does not match any column "
+                                   f"in the result set")
+        desc = bool(t.desc)
+        nulls_first = (not desc) if t.nulls == ast.NULLS_DEFAULT else t.nulls == ast.NULLS_FIRST
+        out.append((idx, coll if coll is not None else colls[idx], desc, nulls_first))
+    return out
+

@@ -1,0 +1,140 @@
+"""Which of the engine's pytest modules run inside Pyodide, which tests cannot, and the in-Pyodide runner.
+
+Imported twice: on the host by test_engine_suite_in_pyodide.py (for SUITE and
+EXCLUDED), and inside Pyodide by engine_suite.mjs, which calls ``main``. So it
+imports only the standard library at the top; pytest is imported in ``main``.
+
+Every test that does not run in Pyodide is listed in EXCLUDED with its reason:
+a whole module (it cannot even be imported there) or a node id prefix (one
+test and all its parametrizations). An entry that matches nothing fails the
+host test, so the list cannot go stale silently.
+"""
+
+import json
+import os
+import sys
+
+# Folders, relative to the repository, whose test_*.py modules run in Pyodide.
+SUITE = (
+    "tests/unit/io",
+    "tests/unit/storage",
+    "tests/unit/parser",
+    "tests/unit/functions",
+    "tests/unit/vdbe",
+    "tests/unit/dbapi",
+    "tests/sql",
+    "tests/unit/translate",
+    "tests/property",
+    "tests/compat",
+    "tests/sim",
+    "tests/differential",
+)
+
+_NO_PROCESSES = "Pyodide cannot start processes (subprocess: 'emscripten does not support processes')"
+_ORACLE_339 = ("the oracle differs: Pyodide's sqlite3 is SQLite 3.39.0 built for wasm32, "
+               "the host's is 3.40.1 (x86-64); limbodb's answer is the host's in both")
+
+EXCLUDED = {
+    "tests/unit/io/test_io_uring.py":
+        "io_uring is Linux only: limbodb.io.uring.ring needs libc's syscall(), which Pyodide's ctypes lacks",
+    "tests/unit/io/test_io_uring_durability.py": "io_uring is Linux only: every test here is skipped in Pyodide",
+    "tests/unit/io/test_io_uring_choose.py::test_a_refused_setup_falls_back_to_blocking_and_logs_why":
+        "expects Linux's refusal reason; in Pyodide the fallback's reason is 'io_uring needs Linux'",
+    "tests/unit/io/test_io_uring_choose.py::test_the_disabled_knob_falls_back_with_its_value_in_the_log":
+        "expects Linux's refusal reason; in Pyodide the fallback's reason is 'io_uring needs Linux'",
+    "tests/unit/storage/test_pager_journal.py::test_hot_journal_from_killed_sqlite3_is_rolled_back":
+        _NO_PROCESSES,
+    "tests/unit/storage/test_pager_journal.py::test_journal_parser_stops_at_a_bad_record_checksum":
+        _NO_PROCESSES,
+    "tests/unit/storage/test_pager_locks.py": "every test locks the file against another process: " + _NO_PROCESSES,
+    "tests/unit/dbapi/test_package.py::test_importing_a_layer_does_not_load_the_dbapi":
+        _NO_PROCESSES,
+    "tests/unit/dbapi/test_dbapi.py::test_other_threads_are_refused":
+        "Pyodide has no threads ('can't start new thread')",
+    "tests/unit/parser/test_errors.py::test_error_message_matches_sqlite[SELECT ?0]":
+        "the oracle differs: Pyodide's SQLite is built with SQLITE_MAX_VARIABLE_NUMBER=250000, Debian's with 32766",
+    "tests/unit/parser/test_errors.py::test_error_message_matches_sqlite[SELECT ?250001]":
+        "the oracle differs: Pyodide's SQLite is built with SQLITE_MAX_VARIABLE_NUMBER=250000, Debian's with 32766",
+    "tests/unit/functions/test_scalar.py::test_one_argument_functions_match_sqlite":
+        _ORACLE_339 + " (quote() of reals changed in 3.40; Pyodide's SQLite lacks soundex())",
+    "tests/unit/functions/test_scalar.py::test_two_argument_functions_match_sqlite":
+        _ORACLE_339 + " (round(13, 19) is 13.0 in 3.39.0 on wasm32, 12.99999999999999 in 3.40.1 on x86-64)",
+    "tests/unit/functions/test_scalar.py::test_quote_of_reals_and_blobs":
+        _ORACLE_339 + " (quote() of reals changed in 3.40)",
+    "tests/unit/functions/test_scalar.py::test_round_matches_sqlite":
+        _ORACLE_339 + " (round(1226784492273634.0, 4) is ...634.0 in 3.39.0 on wasm32, ...633.0 in 3.40.1 on x86-64)",
+    "tests/unit/functions/test_scalar.py::test_printf_matches_sqlite":
+        _ORACLE_339 + " (printf's digits past double precision come from long double)",
+    "tests/unit/vdbe/test_value.py::test_text_to_real_matches_sqlite_on_round_trip_strings":
+        _ORACLE_339 + " (text to real: SQLite's long double is 80-bit on x86-64, 128-bit on wasm32)",
+    "tests/compat/test_turso_encryption.py":
+        "pyturso (the oracle here) is a native extension that Pyodide cannot load: every test is skipped",
+    "tests/compat/test_sqlite3_patterns.py::test_module_globals[sqlite3]":
+        "the oracle differs: Pyodide's SQLite is built single-threaded (sqlite3.threadsafety == 0)",
+    "tests/sim/test_crash_journal.py": "its one test makes the hot journal with a killed sqlite3 process: " + _NO_PROCESSES,
+}
+
+REPORT_PREFIX = "ENGINE_SUITE_REPORT "
+
+
+def is_module(key):
+    return "::" not in key
+
+
+class _Recorder:
+    """A pytest plugin: drops EXCLUDED tests, records each remaining test's outcome."""
+
+    def __init__(self, root):
+        self.root = root
+        self.outcomes = {}  # nodeid -> "passed" | "failed" | "skipped" | "error"
+        self.collect_errors = []
+        self.matched = set()  # EXCLUDED keys that named something collected or a module skipped
+        self.item_keys = [k for k in EXCLUDED if not is_module(k)]
+
+    def pytest_ignore_collect(self, collection_path):
+        key = os.path.relpath(str(collection_path), self.root)
+        if key in EXCLUDED:
+            self.matched.add(key)
+            return True
+        return None
+
+    def pytest_collection_modifyitems(self, config, items):
+        kept, dropped = [], []
+        for item in items:
+            hit = [k for k in self.item_keys if item.nodeid == k or item.nodeid.startswith(k + "[")]
+            self.matched.update(hit)
+            (dropped if hit else kept).append(item)
+        items[:] = kept
+        config.hook.pytest_deselected(items=dropped)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collect_errors.append(report.nodeid)
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed:
+            self.outcomes[report.nodeid] = "failed" if report.when == "call" else "error"
+        elif report.when == "call" or report.skipped:
+            self.outcomes.setdefault(report.nodeid, report.outcome)
+
+
+def main(root, extra_args):
+    """Runs SUITE under pytest in this interpreter and prints the report as one JSON line."""
+    import sqlite3
+
+    import pytest
+
+    # The repository is the host's, mounted: nothing may be written into it.
+    sys.dont_write_bytecode = True
+    recorder = _Recorder(root)
+    # A fixed hypothesis seed: where Pyodide's older SQLite answers differently on some rare input,
+    # the run fails the same way every time (and is listed above) instead of now and then.
+    args = ["-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", "--rootdir", root, *extra_args]
+    args += [os.path.join(root, d) for d in SUITE]
+    exit_code = pytest.main(args, plugins=[recorder])
+    print(REPORT_PREFIX + json.dumps({
+        "exit_code": int(exit_code), "python": sys.version.split()[0], "platform": sys.platform,
+        "sqlite_version": sqlite3.sqlite_version,
+        "outcomes": recorder.outcomes, "collect_errors": recorder.collect_errors,
+        "matched_exclusions": sorted(recorder.matched),
+    }))
