@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -217,7 +218,6 @@ def test_ctrl_c_interrupts_a_running_statement_and_the_shell_carries_on(tmp_path
     child = pexpect.spawn(SHELL[0], SHELL[1:] + ["-m", "list"], env=env, encoding="utf-8", timeout=60)
     child.expect_exact("limbodb> ")
     child.sendline("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;")
-    import time
     time.sleep(1.5)
     child.sendintr()
     child.expect_exact("Runtime error: interrupted")
