@@ -223,6 +223,54 @@ def test_ctrl_c_interrupts_a_running_statement_and_the_shell_carries_on(tmp_path
     child.expect_exact("Runtime error: interrupted")
     child.expect_exact("limbodb> ")
     child.sendline("SELECT 5;")
-    child.expect_exact("5")
+    child.expect_exact("\r\n5\r\n")
+    child.expect_exact("limbodb> ")
     child.sendeof()
     child.expect(pexpect.EOF)
+
+
+def test_echo_timer_and_changes(tmp_path):
+    code, out, _ = run("-m", "list", stdin=".echo on\n.changes on\n.timer on\nCREATE TABLE t1(a);\n"
+                                        "INSERT INTO t1 VALUES (1), (2);\n")
+    assert code == 0
+    lines = out.splitlines()
+    assert ".changes on" in lines and "CREATE TABLE t1(a);" in lines
+    assert "changes: 2   total_changes: 2" in lines
+    assert any(l.startswith("Run Time: real ") for l in lines)
+
+
+def test_echo_option_and_cmd_option_and_quiet():
+    code, out, _ = run("-e", "-q", "-m", "list", "-c", ".print first", stdin="SELECT 1;\n")
+    assert code == 0
+    assert out == ".print first\nfirst\nSELECT 1;\n1\n"
+
+
+def test_version_and_help_options():
+    code, out, _ = run("-V")
+    assert code == 0 and out.startswith("limbodb ")
+    code, out, _ = run("--help")
+    assert code == 0 and "--output-mode" in out and "--mcp" in out
+
+
+def test_databases_and_show(tmp_path):
+    db = str(tmp_path / "d.db")
+    code, out, _ = run(db, stdin=".databases\n.show\n")
+    assert code == 0
+    assert out.splitlines()[0] == f"main: {db} r/w"
+    assert "        mode: box" in out and f"    filename: {db}" in out
+
+
+def test_explain_mode_shows_bytecode():
+    code, out, _ = run(stdin=".explain on\nEXPLAIN SELECT 1;\n")
+    assert code == 0
+    assert "addr" in out and "opcode" in out and "ResultRow" in out and "Halt" in out
+
+
+def test_dump_of_one_table_and_import_skip(tmp_path):
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text("junk line\nx,y\n1,2\n")
+    db = str(tmp_path / "i.db")
+    code, out, err = run(db, stdin=f"CREATE TABLE other(z);\n.import --csv --skip 1 {csv_file} t1\n.dump t1\n")
+    assert code == 0, err
+    assert "CREATE TABLE other" not in out
+    assert 'INSERT INTO "t1" VALUES(\'1\',\'2\');' in out or "INSERT INTO t1 VALUES('1','2');" in out
