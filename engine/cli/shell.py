@@ -44,6 +44,10 @@ HELP = """\
 .tables ?PATTERN?        List names of tables matching a LIKE pattern
 .timer on|off            Turn SQL timer on or off
 .width NUM1 NUM2 ...     Set minimum column widths for columnar output
+
+Encrypted databases: open "file:NAME?cipher=CIPHER&hexkey=HEX", or on a new
+database run PRAGMA cipher='aegis256' and PRAGMA hexkey='<64 hex digits>'.
+Ciphers: aes128gcm aes256gcm aegis128l aegis128x2 aegis128x4 aegis256 aegis256x2 aegis256x4.
 """
 
 _PARSE_MARKERS = ("syntax error", "unrecognized token", "incomplete input")

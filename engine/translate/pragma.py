@@ -13,6 +13,7 @@ SQLite. Mirrors sqlite src/pragma.c.
 
 from limbodb.errors import OperationalError
 from limbodb.functions import FuncDef
+from limbodb.storage.encryption import pragma_encryption
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import emit_constant
 from limbodb.vdbe.execute_control import BTREE_APPLICATION_ID, BTREE_SCHEMA_VERSION, BTREE_USER_VERSION
@@ -97,6 +98,14 @@ def _runtime(b, name, fn, value=None):
         emit_constant(b, value, arg)
     b.emit(OP_Function, 0, arg, out, fd, nargs, name)
     return out
+
+
+def _encryption_pragma(name):
+    """PRAGMA cipher / hexkey: collected per connection until both are known (Turso's way)."""
+    def fn(conn, value=None):
+        pending = conn.__dict__.setdefault("encryption_pragmas", {})
+        return pragma_encryption(conn.pager, pending, name, value)
+    return fn
 
 
 def _one(b, name, reg):
@@ -190,6 +199,17 @@ def translate_pragma(stmt, conn):
             _one(b, name, _runtime(b, name, lambda c: getattr(c, "foreign_keys_pragma", 0)))
         else:
             _runtime(b, name, lambda c, v: setattr(c, "foreign_keys_pragma", v), _int_arg(value, name))
+    elif name == "recursive_triggers":
+        if value is None:
+            _one(b, name, _runtime(b, name, lambda c: getattr(c, "recursive_triggers_pragma", 0)))
+        else:
+            _runtime(b, name, lambda c, v: setattr(c, "recursive_triggers_pragma", v), _int_arg(value, name))
+    elif name in ("cipher", "hexkey"):
+        fn = _encryption_pragma(name)
+        if value is None:
+            _one(b, name, _runtime(b, name, fn))
+        else:
+            _runtime(b, name, fn, str(value))
     elif name == "journal_mode":
         mode = "memory" if conn.path == ":memory:" else "wal"
         r = b.alloc_reg()

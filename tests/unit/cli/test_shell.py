@@ -274,3 +274,16 @@ def test_dump_of_one_table_and_import_skip(tmp_path):
     assert code == 0, err
     assert "CREATE TABLE other" not in out
     assert 'INSERT INTO "t1" VALUES(\'1\',\'2\');' in out or "INSERT INTO t1 VALUES('1','2');" in out
+
+
+def test_shell_opens_an_encrypted_database_given_its_key(tmp_path):
+    db = tmp_path / "enc.db"
+    key = "cd" * 32
+    uri = f"file:{db}?cipher=aes256gcm&hexkey={key}"
+    assert run(uri, "CREATE TABLE t1(a); INSERT INTO t1 VALUES (5)")[0] == 0
+    code, out, err = run("-m", "list", uri, "SELECT a FROM t1")
+    assert (code, out) == (0, "5\n"), err
+    code, _, err = run(str(db), "SELECT a FROM t1")
+    assert code != 0 and "encrypted" in err
+    code, out, _ = run(stdin=".help\n")
+    assert "PRAGMA cipher" in out and "hexkey" in out
