@@ -25,9 +25,10 @@ from limbodb.parser.tokens import (
 from limbodb.schema import HIDDEN_STORED, build_table
 from limbodb.translate.expr import Source
 from limbodb.translate.schema import _ddl_builder, _finish_ddl
+from limbodb.translate.without_rowid import pk_index
 from limbodb.vdbe.insn import (
-    OE_ABORT, OP_Column, OP_Goto, OP_Halt, OP_Insert, OP_MakeRecord, OP_Ne, OP_OpenRead, OP_OpenWrite,
-    OP_Next, OP_Rewind, OP_Rowid, OP_String8,
+    OE_ABORT, OP_Column, OP_Delete, OP_Goto, OP_Halt, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_Ne,
+    OP_Next, OP_OpenRead, OP_OpenWrite, OP_Rewind, OP_Rowid, OP_String8,
 )
 
 # Keywords after which a name is a table (FROM t, JOIN t, INTO t, UPDATE t, ON t, REFERENCES t).
@@ -174,8 +175,6 @@ def _column_refs(toks, lcol, qualifiers, own_table=None):
             qual = toks[i - 2][1] if i >= 2 else ""
             if qual.__class__ is not str or qual.lower() not in qualifiers:
                 continue
-        elif own_table is None and qualifiers is None:
-            continue
         found.append((tok, "fk" if fk_depth is not None and depth == fk_depth else "", qual))
     return found
 
@@ -522,9 +521,8 @@ def _drop_column(stmt, conn, table):
         raise OperationalError(f'cannot drop UNIQUE column: "{col.name}"')
     if len(table.columns) == 1:
         raise OperationalError(f'cannot drop column "{col.name}": no other columns exist')
-    if table.without_rowid or any(c.generated is not None for c in table.columns):
-        raise OperationalError("DROP COLUMN is not supported on WITHOUT ROWID tables or tables "
-                               "with generated columns")
+    if any(c.generated is not None for c in table.columns):
+        raise OperationalError("DROP COLUMN is not supported on tables with generated columns")
     new_sql = _drop_column_sql(table.sql, i)
     lcol = col.name.lower()
     ltab = table.name.lower()
@@ -561,23 +559,39 @@ def _drop_column_sql(sql, i):
 
 
 def _rewrite_table_rows(b, table, dropped):
-    """Rewrite every row of ``table`` without column ``dropped`` (defaults materialized)."""
+    """Rewrite every row of ``table`` without column ``dropped`` (defaults materialized).
+
+    A WITHOUT ROWID row is an index entry (primary key columns first): it is
+    deleted and its replacement, which sorts at the same place, inserted, so
+    Next continues after it.
+    """
     src = Source.for_table(table, table.name, 0)
-    cur = b.alloc_cursor()
     ncols = len(table.columns)
-    b.emit(OP_OpenWrite, cur, table.root, 0, ncols)
-    keep = [c for c in range(ncols) if c != dropped]
+    cur = b.alloc_cursor()
+    if table.without_rowid:
+        pk = pk_index(table)
+        order = [ic.col for ic in pk.columns]
+        order += [c for c in range(ncols) if c not in order]
+        b.emit(OP_OpenWrite, cur, table.root, 0, pk.key_info())
+    else:
+        order = list(range(ncols))
+        b.emit(OP_OpenWrite, cur, table.root, 0, ncols)
+    keep = [(pos, c) for pos, c in enumerate(order) if c != dropped]
     first = b.alloc_reg(len(keep))
     rec = b.alloc_reg()
     rowid = b.alloc_reg()
     done = b.new_label()
     b.emit(OP_Rewind, cur, done)
     top = b.addr
-    for k, c in enumerate(keep):
+    for k, (pos, c) in enumerate(keep):
         dflt = src.col_defaults[c] if src.col_defaults is not None else None
-        b.emit(OP_Column, cur, c, first + k, dflt)
+        b.emit(OP_Column, cur, pos, first + k, dflt)
     b.emit(OP_MakeRecord, first, len(keep), rec)
-    b.emit(OP_Rowid, cur, rowid)
-    b.emit(OP_Insert, cur, rec, rowid)
+    if table.without_rowid:
+        b.emit(OP_Delete, cur)
+        b.emit(OP_IdxInsert, cur, rec)
+    else:
+        b.emit(OP_Rowid, cur, rowid)
+        b.emit(OP_Insert, cur, rec, rowid)
     b.emit(OP_Next, cur, top)
     b.resolve(done)

@@ -28,7 +28,11 @@ def _user_tables(s):
 
 
 def _stat_target(table, only=None):
-    """(tbl, root, [(idx name, root, KeyInfo, collations)]) for the Analyze opcode."""
+    """(tbl, root, [(idx name, root, KeyInfo, collations)], count rows) for the Analyze opcode.
+
+    The table's own row count is written when no index covers every row (no
+    index, or only partial ones), and not when one index alone is analyzed.
+    """
     indexes = []
     for idx in table.indexes:
         if only is not None and idx is not only:
@@ -37,7 +41,8 @@ def _stat_target(table, only=None):
             indexes.append((table.name, table.root, idx.key_info(), [c.collation for c in idx.columns]))
         else:
             indexes.append((idx.name, idx.root, idx.key_info(), [c.collation for c in idx.columns]))
-    return (table.name, table.root, indexes)
+    count = only is None and all(idx.where is not None for idx in table.indexes)
+    return (table.name, table.root, indexes, count)
 
 
 def translate_analyze(stmt, conn):
@@ -126,6 +131,11 @@ def translate_reindex(stmt, conn):
             raise OperationalError("unable to identify the object to be reindexed")
     b = ProgramBuilder(conn)
     b.write = True
-    if pairs:
-        b.emit(OP_Reindex, 0, 0, 0, [_reindex_job(t, i) for t, i in pairs])
+    from limbodb.translate.index_keys import emit_rebuild, is_special
+    plain = [(t, i) for t, i in pairs if not is_special(i)]
+    if plain:
+        b.emit(OP_Reindex, 0, 0, 0, [_reindex_job(t, i) for t, i in plain])
+    for t, i in pairs:
+        if is_special(i):
+            emit_rebuild(b, t, i)
     return b.finish(readonly=False)

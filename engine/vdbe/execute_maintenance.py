@@ -15,12 +15,13 @@ src/build.c (sqlite3RefillIndex).
 
 from limbodb.errors import NotSupportedError, OperationalError
 from limbodb.io.base import OPEN_CREATE, OPEN_READWRITE
+from limbodb.io.blocking import BlockingIO
 from limbodb.io.completion import IO as IOM
 from limbodb.io.completion import run_sync
 from limbodb.io.memory import MemoryIO
 from limbodb.storage.btree import BTreeCursor, clear_btree, create_btree
 from limbodb.storage.database import Database
-from limbodb.storage.header import FIELDS
+from limbodb.storage.header import get_field, set_field
 from limbodb.storage.pager import Pager
 from limbodb.storage.record import compare_values, encode_record
 from limbodb.vdbe.program import EXIT_IO
@@ -35,8 +36,8 @@ def _call(fn, *args):
         yield r
 
 
-def _drive(vm, pc, make, done):
-    """Run (or resume) the generator of the instruction at ``pc``; ``done(value)`` at its end."""
+def _drive(vm, pc, make, nxt):
+    """Run (or resume) the generator of the instruction at ``pc``; ``nxt`` once it has ended."""
     key = ("maint", pc)
     state = vm.state
     gen = state.get(key)
@@ -44,25 +45,15 @@ def _drive(vm, pc, make, done):
         gen = state[key] = make()
     try:
         r = next(gen)
-    except StopIteration as stop:
+    except StopIteration:
         del state[key]
-        return done(stop.value)
+        return nxt
     except BaseException:
         state.pop(key, None)
         raise
     vm.completion = r.completion
     vm.pc = pc
     return EXIT_IO
-
-
-def _put_field(data, name, value):
-    off, size = FIELDS[name]
-    data[off:off + size] = value.to_bytes(size, "big")
-
-
-def _get_field(data, name):
-    off, size = FIELDS[name]
-    return int.from_bytes(data[off:off + size], "big")
 
 
 # ---------------------------------------------------------------- VACUUM
@@ -115,9 +106,9 @@ def _compact_image(conn):
     page1 = pages[0]
     page1[:100] = src.page1().data[:100]
     for name in ("freelist_trunk", "freelist_count", "largest_root_page", "incremental_vacuum"):
-        _put_field(page1, name, 0)
-    _put_field(page1, "database_size", len(pages))
-    _put_field(page1, "schema_cookie", (_get_field(page1, "schema_cookie") + 1) & 0xFFFFFFFF)
+        set_field(page1, name, 0)
+    set_field(page1, "database_size", len(pages))
+    set_field(page1, "schema_cookie", get_field(page1, "schema_cookie") + 1)
     return pages
 
 
@@ -160,6 +151,9 @@ def _vacuum_into(conn, path):
     if not isinstance(path, str):
         raise OperationalError("non-text filename")
     io = conn.io
+    if conn.pager.db.is_memory and getattr(io, "files", None) is not None:
+        # A :memory: database lives in a private MemoryIO; the copy goes to the real file system.
+        io = BlockingIO()
     if io.exists(path):
         f = io.open_file(path, OPEN_READWRITE)
         c = f.size()
@@ -176,8 +170,8 @@ def _vacuum_into(conn, path):
         page1 = pages[0]
         # The copy is a rollback-journal database whose header size is valid.
         page1[18] = page1[19] = 1
-        _put_field(page1, "change_counter", 1)
-        _put_field(page1, "version_valid_for", 1)
+        set_field(page1, "change_counter", 1)
+        set_field(page1, "version_valid_for", 1)
         for c in (f.pwrite(0, b"".join(pages)), f.sync()):
             if not c.finished():
                 yield IOM(c)
@@ -201,7 +195,7 @@ def op_vacuum(vm, insn, pc):
         return _vacuum_into(conn, regs[p2]) if into else _vacuum_in_place(conn)
 
     def run():
-        return _drive(vm, pc, make, lambda _: nxt)
+        return _drive(vm, pc, make, nxt)
     return run
 
 
@@ -246,14 +240,14 @@ def _count_rows(pager, root):
 
 
 def _analyze(pager, stat_root, targets):
-    """Generator: append sqlite_stat1 rows for ``targets`` [(tbl, root, [(idx, root, key_info, colls)])]."""
+    """Generator: append sqlite_stat1 rows for ``targets`` (see translate/analyze.py _stat_target)."""
     rows = []
-    for tbl, root, indexes in targets:
+    for tbl, root, indexes, count in targets:
         for name, idx_root, key_info, colls in indexes:
             stat = yield from _index_stat(pager, idx_root, key_info, colls)
             if stat is not None:
                 rows.append((tbl, name, stat))
-        if not indexes:
+        if count:
             n = yield from _count_rows(pager, root)
             if n:
                 rows.append((tbl, None, str(n)))
@@ -278,7 +272,7 @@ def op_analyze(vm, insn, pc):
     nxt = pc + 1
 
     def run():
-        return _drive(vm, pc, lambda: _analyze(conn.pager, regs[p1], targets), lambda _: nxt)
+        return _drive(vm, pc, lambda: _analyze(conn.pager, regs[p1], targets), nxt)
     return run
 
 
@@ -317,5 +311,5 @@ def op_reindex(vm, insn, pc):
     nxt = pc + 1
 
     def run():
-        return _drive(vm, pc, lambda: _reindex(conn.pager, jobs), lambda _: nxt)
+        return _drive(vm, pc, lambda: _reindex(conn.pager, jobs), nxt)
     return run

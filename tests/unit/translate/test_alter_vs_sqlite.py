@@ -156,6 +156,27 @@ def test_drop_column_rewrites_rows_and_refuses_like_sqlite(tmp_path):
     _same(tmp_path, DROP_COLUMN)
 
 
+WITHOUT_ROWID = [
+    "CREATE TABLE w(k TEXT, a, b, c, PRIMARY KEY(k, b)) WITHOUT ROWID",
+    "CREATE INDEX wa ON w(a)",
+    "INSERT INTO w VALUES('x', 1, 2, 3), ('y', 4, 5, 6), ('a', 7, 8, 9), ('m', NULL, 0, 'q')",
+    "ALTER TABLE w RENAME COLUMN c TO cc",
+    "ALTER TABLE w DROP COLUMN cc",
+    "SELECT * FROM w ORDER BY k",
+    "ALTER TABLE w DROP COLUMN a",
+    "ALTER TABLE w DROP COLUMN b",
+    "ALTER TABLE w RENAME TO w2",
+    "SELECT k, b FROM w2 WHERE a = 4",
+    "INSERT INTO w2 VALUES('b', 10, 11)",
+    "SELECT k, a, b FROM w2 ORDER BY k, b",
+    "PRAGMA integrity_check",
+]
+
+
+def test_without_rowid_tables_alter_like_sqlite(tmp_path):
+    _same(tmp_path, WITHOUT_ROWID)
+
+
 def test_rows_shorter_than_the_table_read_the_default(tmp_path):
     path = tmp_path / "s.db"
     c = sqlite3.connect(path)

@@ -119,3 +119,11 @@ def test_maintenance_statements_inside_a_transaction_roll_back(tmp_path, sql):
     assert c.execute("SELECT name FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchall() == []
     assert c.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     c.close()
+
+
+def test_analyze_counts_the_table_when_only_partial_indexes_cover_it(tmp_path):
+    _same(tmp_path, [
+        "CREATE TABLE t(a, b)", "CREATE INDEX tp ON t(a) WHERE b > 1",
+        "INSERT INTO t VALUES(1, 1), (2, 2), (3, 3), (3, 4)",
+        "ANALYZE", STAT, "ANALYZE tp", STAT, "ANALYZE t", STAT,
+    ])

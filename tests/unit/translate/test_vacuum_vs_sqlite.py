@@ -145,3 +145,60 @@ def test_vacuum_is_reentrant_under_simulated_io(tmp_path, seed):
     out = tmp_path / "copy.db"
     out.write_bytes(bytes(io.files["copy.db"].volatile))
     assert _check_with_sqlite(str(out)) == expected
+
+
+def test_vacuum_with_a_statement_in_progress_is_refused_like_sqlite():
+    msgs = []
+    for mod in (sqlite3, limbodb):
+        c = mod.connect(":memory:")
+        c.execute("VACUUM")
+        c.execute("CREATE TABLE t(a)")
+        c.executemany("INSERT INTO t VALUES(?)", [(i,) for i in range(100)])
+        c.commit()
+        cur = c.execute("SELECT * FROM t")
+        cur.fetchone()
+        with pytest.raises(mod.OperationalError) as e:
+            c.execute("VACUUM")
+        msgs.append(str(e.value))
+        cur.fetchall()
+        c.execute("VACUUM")
+        assert c.execute("SELECT count(*) FROM t").fetchall() == [(100,)]
+        c.close()
+    assert msgs[0] == msgs[1] == "cannot VACUUM - SQL statements in progress"
+
+
+def test_another_connection_sees_the_vacuumed_database(tmp_path):
+    path = str(tmp_path / "l.db")
+    c1 = limbodb.connect(path)
+    c2 = limbodb.connect(path)
+    c1.execute("CREATE TABLE t(a, b)")
+    c1.executemany("INSERT INTO t VALUES(?, ?)", [(i, "x" * 100) for i in range(500)])
+    c1.commit()
+    assert c2.execute("SELECT count(*) FROM t").fetchall() == [(500,)]
+    c1.execute("DELETE FROM t WHERE a > 10")
+    c1.commit()
+    c1.execute("VACUUM")
+    assert c2.execute("SELECT count(*), sum(a) FROM t").fetchall() == [(11, 55)]
+    assert c2.execute("PRAGMA page_count").fetchall() == [(2,)]
+    c2.execute("INSERT INTO t VALUES(1000, 'y')")
+    c2.commit()
+    assert c1.execute("SELECT count(*), sum(a) FROM t").fetchall() == [(12, 1055)]
+    c1.close()
+    c2.close()
+    s = sqlite3.connect(path)
+    assert s.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    s.close()
+
+
+def test_vacuum_into_from_a_memory_database_writes_a_real_file(tmp_path):
+    out = tmp_path / "copy.db"
+    c = limbodb.connect(":memory:")
+    c.execute("CREATE TABLE t(a, b)")
+    c.executemany("INSERT INTO t VALUES(?, ?)", [(i, "v" * i) for i in range(200)])
+    c.commit()
+    c.execute("VACUUM INTO ?", (str(out),))
+    c.close()
+    s = sqlite3.connect(out)
+    assert s.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert s.execute("SELECT count(*), sum(length(b)) FROM t").fetchone() == (200, 19900)
+    s.close()
