@@ -1,0 +1,521 @@
+"""Triggers: CREATE/DROP TRIGGER, firing them from INSERT/UPDATE/DELETE, and DML on views.
+
+A trigger body runs as sub-programs (SQLite's OP_Program): each body
+statement is translated on its own, with every ``NEW.x``/``OLD.x`` rewritten
+to a parameter, and the firing statement passes the row in a register block
+laid out as [NEW columns, NEW rowid, OLD columns, OLD rowid]. Bodies compile
+with the firing statement, except a trigger recursing into itself, which
+compiles one more level when it first fires at a new depth; without
+``PRAGMA recursive_triggers`` a trigger already being compiled above is
+left out of the nested statement (it does not fire itself). The
+sub-programs end in OP_TriggerHalt instead of OP_Halt: they never commit,
+and RAISE(IGNORE) ends them with the firing row skipped.
+INSTEAD OF triggers make a view writable: its rows are selected into an
+ephemeral table, then each fires the triggers. Triggers fire newest first,
+as in SQLite. Mirrors sqlite src/trigger.c (sqlite3BeginTrigger,
+sqlite3CodeRowTrigger) and the view paths of insert.c/update.c/delete.c.
+"""
+
+import copy
+
+from limbodb.errors import OperationalError, SQLITE_CONSTRAINT_TRIGGER
+from limbodb.parser import ast
+from limbodb.translate.builder import ProgramBuilder
+from limbodb.vdbe.insn import (
+    OE_ABORT, OE_FAIL, OE_ROLLBACK, OP_Affinity, OP_Column, OP_Copy, OP_Halt, OP_Insert, OP_Integer,
+    OP_IsNull, OP_MakeRecord, OP_NewRowid, OP_Next, OP_Noop, OP_NotExists, OP_Null, OP_OpenEphemeral,
+    OP_Program, OP_Rewind, OP_Rowid, OP_Transaction, OP_TriggerHalt,
+)
+
+# SQLite's SQLITE_MAX_TRIGGER_DEPTH.
+MAX_TRIGGER_DEPTH = 1000
+_ROWID_NAMES = ("rowid", "oid", "_rowid_")
+_RAISE_ACTIONS = {"ROLLBACK": OE_ROLLBACK, "ABORT": OE_ABORT, "FAIL": OE_FAIL}
+
+# id(conn) -> the triggers whose bodies are being translated, outermost first (no threads share
+# a connection, and translation never waits, so the entry lives only inside one call).
+_COMPILING = {}
+
+
+# ---------------------------------------------------------------- CREATE / DROP
+
+def translate_create_trigger(stmt, conn):
+    from limbodb.translate.schema import _ddl_builder, _finish_ddl, _noop, _schema_row
+    if stmt.temp:
+        raise OperationalError("TEMP triggers are not supported")
+    if stmt.schema is not None and stmt.schema.lower() != "main":
+        raise OperationalError(f"unknown database {stmt.schema}")
+    s = conn.schema
+    name = stmt.name
+    lname = name.lower()
+    target = stmt.table.lower()
+    if target in ("sqlite_schema", "sqlite_master") or (target.startswith("sqlite_") and target in s.tables):
+        raise OperationalError("cannot create trigger on system table")
+    is_view = target in s.views
+    if not is_view and target not in s.tables:
+        raise OperationalError(f"no such table: main.{stmt.table}")
+    if lname.startswith("sqlite_"):
+        raise OperationalError(f"object name reserved for internal use: {name}")
+    if lname in s.triggers:
+        if stmt.if_not_exists:
+            return _noop(conn)
+        raise OperationalError(f"trigger {name} already exists")
+    time = stmt.time or "BEFORE"
+    if is_view and time != "INSTEAD OF":
+        raise OperationalError(f"cannot create {time} trigger on view: {stmt.table}")
+    if not is_view and time == "INSTEAD OF":
+        raise OperationalError(f"cannot create INSTEAD OF trigger on table: {stmt.table}")
+    for body in stmt.body:
+        if body.__class__ in (ast.Insert, ast.Update, ast.Delete) and body.table.schema is not None:
+            raise OperationalError("qualified table names are not allowed on INSERT, UPDATE, and DELETE "
+                                   "statements within triggers")
+    owner = s.views[target].name if is_view else s.tables[target].name
+    b, cur = _ddl_builder(conn)
+    _schema_row(b, cur, "trigger", name, owner, None, stmt.sql)
+    return _finish_ddl(b, conn)
+
+
+def translate_drop_trigger(stmt, conn):
+    from limbodb.translate.schema import _ddl_builder, _delete_schema_rows, _finish_ddl, _noop
+    if stmt.schema is not None and stmt.schema.lower() != "main":
+        raise OperationalError(f"unknown database {stmt.schema}")
+    trigger = conn.schema.triggers.get(stmt.name.lower())
+    if trigger is None:
+        if stmt.if_exists:
+            return _noop(conn)
+        raise OperationalError(f"no such trigger: {stmt.name}")
+    b, cur = _ddl_builder(conn)
+    _delete_schema_rows(b, cur, 1, trigger.name)
+    return _finish_ddl(b, conn)
+
+
+# ---------------------------------------------------------------- RAISE
+
+def code_raise(b, scope, e, target):
+    """RAISE(...) inside a trigger body: end the sub-program (IGNORE) or halt with its message."""
+    if not _COMPILING.get(id(b.conn)):
+        raise OperationalError("RAISE() may only be used within a trigger-program")
+    if e.action == "IGNORE":
+        b.emit(OP_TriggerHalt, 1)
+    else:
+        msg = e.message.value if e.message is not None else ""
+        b.emit(OP_Halt, SQLITE_CONSTRAINT_TRIGGER, _RAISE_ACTIONS[e.action], 0, str(msg))
+    b.emit(OP_Null, 0, target)
+
+
+# ---------------------------------------------------------------- firing from DML
+
+class Firing:
+    """The triggers of one table (or view) and event, split by time, and the code that fires them."""
+
+    __slots__ = ("ncols", "before", "after", "instead", "block", "or_conflict", "holders")
+
+    def __init__(self, triggers, ncols, or_conflict):
+        self.ncols = ncols
+        # The firing statement's OR clause: it replaces the body statements' own (SQLite's rule).
+        self.or_conflict = or_conflict
+        self.before = [t for t in triggers if t.time == "BEFORE"]
+        self.after = [t for t in triggers if t.time == "AFTER"]
+        self.instead = [t for t in triggers if t.time == "INSTEAD OF"]
+        self.block = None
+        # One TriggerProgram per trigger, shared by every row the statement fires it for.
+        self.holders = {}
+
+    def fire(self, b, triggers, new, new_rid, old, old_rid, skip):
+        """Emit the firing of ``triggers`` for a row: register bases (or None) of NEW and OLD.
+
+        ``skip`` is where RAISE(IGNORE) continues (the firing row is abandoned).
+        """
+        if not triggers:
+            return
+        n = self.ncols
+        if self.block is None:
+            self.block = b.alloc_reg(2 * n + 2)
+        block = self.block
+        for base, rid, at in ((new, new_rid, block), (old, old_rid, block + n + 1)):
+            if base is None:
+                b.emit(OP_Null, 0, at, at + n)
+                continue
+            for i in range(n):
+                b.emit(OP_Copy, base + i, at + i)
+            if rid is None:
+                b.emit(OP_Null, 0, at + n)
+            else:
+                b.emit(OP_Copy, rid, at + n)
+        for trigger in triggers:
+            holder = self.holders.get(trigger.name)
+            if holder is None:
+                holder = self.holders[trigger.name] = TriggerProgram(b.conn, trigger, n, self.or_conflict)
+                if not any(t is trigger for t in holder.ancestors):
+                    # Compile now so a bad body fails the firing statement's prepare, as in SQLite;
+                    # a trigger recursing into itself compiles each level when it gets there.
+                    holder.compile(b.conn)
+            b.emit(OP_Program, block, skip, 0, holder, 0, trigger.name)
+
+    def before_insert(self, b, table, first, rid_src, skip):
+        """BEFORE INSERT: NEW has the table's affinity applied; an automatic rowid reads as -1."""
+        if not self.before:
+            return
+        n = self.ncols
+        row = b.alloc_reg(n)
+        for i in range(n):
+            b.emit(OP_Copy, first + i, row + i)
+        affs = "".join(chr(c.affinity) for c in table.columns)
+        if any(ch != "A" for ch in affs):
+            b.emit(OP_Affinity, row, n, 0, affs)
+        rid = b.alloc_reg()
+        b.emit(OP_Integer, -1, rid)
+        if rid_src is not None:
+            auto = b.new_label()
+            b.emit(OP_IsNull, rid_src, auto)
+            b.emit(OP_Copy, rid_src, rid)
+            b.resolve(auto)
+        if table.rowid_alias is not None:
+            b.emit(OP_Copy, rid, row + table.rowid_alias)
+        self.fire(b, self.before, row, rid, None, None, skip)
+
+    def before_update(self, b, w, old, old_rid, new, new_rid, sets, skip):
+        """BEFORE UPDATE, then reload the row: the triggers may have changed or deleted it.
+
+        Columns the UPDATE does not set take the reloaded values, so the old
+        index entries deleted next are the ones the table really has.
+        """
+        if not self.before:
+            return
+        self.fire(b, self.before, new, new_rid, old, old_rid, skip)
+        b.emit(OP_NotExists, w.cursor, skip, old_rid)
+        w.read_row(old)
+        for i in range(self.ncols):
+            if i not in sets and i != w.table.rowid_alias:
+                b.emit(OP_Copy, old + i, new + i)
+
+    def wr_before_update(self, b, w, old, new, sets, skip):
+        """before_update for a WITHOUT ROWID table (``w`` a WrWriter; rows found by key)."""
+        if not self.before:
+            return
+        self.fire(b, self.before, new, None, old, None, skip)
+        w.seek_key(w._gather(old, [ic.col for ic in w.pk.columns]), skip)
+        w.read_row(old)
+        for i in range(self.ncols):
+            if i not in sets:
+                b.emit(OP_Copy, old + i, new + i)
+
+    def wr_before_delete(self, b, w, old, skip):
+        """before_delete for a WITHOUT ROWID table."""
+        if not self.before:
+            return
+        self.fire(b, self.before, None, None, old, None, skip)
+        w.seek_key(w._gather(old, [ic.col for ic in w.pk.columns]), skip)
+
+    def before_delete(self, b, w, old, rid, skip):
+        """BEFORE DELETE with the row in ``old``; a row the triggers deleted is skipped."""
+        if not self.before:
+            return
+        self.fire(b, self.before, None, None, old, rid, skip)
+        b.emit(OP_NotExists, w.cursor, skip, rid)
+
+
+def _compiling(conn):
+    return _COMPILING.get(id(conn), ())
+
+
+def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None):
+    """The Firing for ``event`` on a table or view, or None when no trigger applies.
+
+    ``set_columns``: lowercased names an UPDATE assigns (for ``UPDATE OF``);
+    ``or_conflict``: the firing statement's OR clause (None, "IGNORE", ...).
+    Without recursive_triggers a trigger whose body is being translated is left out.
+    """
+    s = conn.schema
+    if not s.triggers:
+        return None
+    lname = table_name.lower()
+    active = _compiling(conn)
+    recursive = getattr(conn, "recursive_triggers_pragma", 0)
+    found = []
+    for trigger in s.triggers.values():
+        if trigger.table.lower() != lname or trigger.event != event:
+            continue
+        if trigger.columns and set_columns is not None and \
+                not any(c.lower() in set_columns for c in trigger.columns):
+            continue
+        if not recursive and any(t is trigger for t in active):
+            continue
+        found.append(trigger)
+    if not found:
+        return None
+    found.reverse()
+    if lname in s.views:
+        from limbodb.translate.select import result_columns
+        ncols = len(_view_columns(conn, s.views[lname].name, result_columns))
+    else:
+        ncols = len(s.tables[lname].columns)
+    return Firing(found, ncols, or_conflict)
+
+
+class TriggerProgram:
+    """One trigger's body, compiled on first firing: (WHEN program or None, statement programs)."""
+
+    __slots__ = ("trigger", "ncols", "or_conflict", "ancestors", "programs", "idle")
+
+    def __init__(self, conn, trigger, ncols, or_conflict=None):
+        self.trigger = trigger
+        self.ncols = ncols
+        self.or_conflict = or_conflict
+        self.ancestors = _compiling(conn)
+        self.programs = None
+        # Finished sub-VMs by Program, reset for the next firing (vdbe/execute_trigger.py).
+        self.idle = {}
+
+    def __str__(self):
+        # EXPLAIN shows OP_Program's P4 as SQLite does.
+        return "program"
+
+    def compile(self, conn):
+        """The (when, statements) programs; raises SQLite's errors for a bad body."""
+        recursive = getattr(conn, "recursive_triggers_pragma", 0)
+        # The pragma decides which triggers the nested statements fire: recompile when it changed.
+        if self.programs is not None and self.programs[0] == recursive:
+            return self.programs[1]
+        if len(self.ancestors) >= MAX_TRIGGER_DEPTH:
+            raise OperationalError("too many levels of trigger recursion")
+        from limbodb.translate import translate
+        key = id(conn)
+        saved = _COMPILING.get(key)
+        _COMPILING[key] = self.ancestors + (self.trigger,)
+        try:
+            names = self._columns(conn)
+            when = None
+            if self.trigger.when is not None:
+                expr = _rewrite(copy.deepcopy(self.trigger.when), self.trigger.event, names)
+                sel = ast.Select(cores=[ast.SelectCore(distinct=False, columns=[
+                    ast.ResultColumn(expr=expr, alias=None, text="when")], from_=[])], ops=[])
+                when = self._finish(translate(sel, conn))
+            body = []
+            for st in self.trigger.body:
+                st = _rewrite(copy.deepcopy(st), self.trigger.event, names)
+                if self.or_conflict is not None and st.__class__ in (ast.Insert, ast.Update):
+                    st.or_conflict = self.or_conflict
+                body.append(self._finish(_translate_step(st, conn)))
+        finally:
+            if saved is None:
+                del _COMPILING[key]
+            else:
+                _COMPILING[key] = saved
+        self.programs = (recursive, (when, body))
+        self.idle = {}
+        return self.programs[1]
+
+    def _columns(self, conn):
+        """(lowercased column names, their collations, has a rowid) of the trigger's table or view."""
+        s = conn.schema
+        lname = self.trigger.table.lower()
+        if lname in s.views:
+            from limbodb.translate.select import result_columns
+            names = [c.lower() for c in _view_columns(conn, s.views[lname].name, result_columns)]
+            return names, [None] * len(names), True
+        table = s.table(self.trigger.table)
+        return ([c.name.lower() for c in table.columns], [c.collation for c in table.columns],
+                not table.without_rowid)
+
+    def _finish(self, program):
+        # The firing statement holds the write transaction (and its statement savepoint).
+        for insn in program.insns:
+            if insn.opcode == OP_Halt and insn.p1 == 0:
+                insn.opcode = OP_TriggerHalt
+            elif insn.opcode == OP_Transaction:
+                insn.opcode = OP_Noop
+                insn.p1 = insn.p2 = insn.p3 = 0
+        program.param_count = 2 * self.ncols + 2
+        return program
+
+
+def _translate_step(stmt, conn):
+    """Translate one body statement; its tables are the trigger's schema's, and errors say so."""
+    from limbodb.translate import translate
+    try:
+        return translate(stmt, conn)
+    except OperationalError as e:
+        msg = str(e)
+        if msg.startswith("no such table: ") and "." not in msg[15:]:
+            raise OperationalError("no such table: main." + msg[15:]) from e
+        raise
+
+
+def _rewrite(node, event, columns):
+    """Replace NEW.x / OLD.x column references in ``node`` (a private copy) by parameters.
+
+    A column's collation stays with its value (SQLite's TK_TRIGGER keeps it; not its affinity).
+    """
+    names, collations, has_rowid = columns
+    n = len(names)
+    quals = {"new": 1} if event == "INSERT" else {"old": n + 2} if event == "DELETE" else \
+        {"new": 1, "old": n + 2}
+
+    def param_for(col):
+        if col.__class__ is not ast.Column or col.table is None:
+            return None
+        q = col.table
+        first = quals.get(q.lower())
+        if first is None:
+            return None
+        lname = col.name.lower()
+        if lname in names:
+            i = names.index(lname)
+            p = ast.Param(index=first + i, name=None, pos=None)
+            coll = collations[i]
+            return p if coll is None or coll.upper() == "BINARY" else ast.Collate(expr=p, collation=coll)
+        if lname in _ROWID_NAMES and has_rowid:
+            return ast.Param(index=first + n, name=None, pos=None)
+        return None
+
+    def visit(x):
+        if isinstance(x, ast.Node):
+            p = param_for(x)
+            if p is not None:
+                return p
+            for f in x._fields:
+                v = getattr(x, f, None)
+                if v is not None:
+                    nv = visit(v)
+                    if nv is not v:
+                        setattr(x, f, nv)
+            return x
+        if isinstance(x, list):
+            for i, v in enumerate(x):
+                x[i] = visit(v)
+            return x
+        if isinstance(x, tuple):
+            return tuple(visit(v) for v in x)
+        return x
+    return visit(node)
+
+
+# ---------------------------------------------------------------- DML on views
+
+def _view_columns(conn, view_name, result_columns):
+    b = ProgramBuilder(conn)
+    sel = _select_from(ast.TableRef(name=view_name), [ast.Star(table=None)], None)
+    return [c.name for c in result_columns(b, sel, None)]
+
+
+def _select_from(table_ref, exprs, where):
+    cols = [ast.ResultColumn(expr=e, alias=None, text=f"c{i}") for i, e in enumerate(exprs)]
+    return ast.Select(cores=[ast.SelectCore(distinct=False, columns=cols, from_=[table_ref], where=where)],
+                      ops=[])
+
+
+def translate_view_dml(stmt, conn):
+    """INSERT/UPDATE/DELETE on a view: run its INSTEAD OF triggers for each row it names."""
+    from limbodb.translate.select import compile_select
+    view = conn.schema.views[stmt.table.name.lower()]
+    cls = stmt.__class__
+    event = "INSERT" if cls is ast.Insert else "UPDATE" if cls is ast.Update else "DELETE"
+    set_columns = None
+    if cls is ast.Update:
+        set_columns = {c.lower() for item in stmt.sets for c in item.columns}
+    firing = dml_triggers(conn, view.name, event, set_columns)
+    if firing is None or not firing.instead:
+        raise OperationalError(f"cannot modify {view.name} because it is a view")
+    if getattr(stmt, "returning", None):
+        raise OperationalError("cannot use RETURNING on a view")
+    b = ProgramBuilder(conn)
+    b.counts_changes = True
+    b.write = True
+    from limbodb.translate.select import result_columns
+    names = [c.lower() for c in _view_columns(conn, view.name, result_columns)]
+    n = len(names)
+    if cls is ast.Insert:
+        sel, layout = _insert_source(stmt, view, names)
+    elif cls is ast.Update:
+        exprs = [ast.Column(name=c, table=None, dq=False) for c in names]
+        new = list(exprs)
+        for item in stmt.sets:
+            if len(item.columns) != 1:
+                raise OperationalError("row value assignments are not supported")
+            lname = item.columns[0].lower()
+            if lname not in names:
+                raise OperationalError(f"no such column: {item.columns[0]}")
+            new[names.index(lname)] = item.expr
+        sel = _select_from(stmt.table, exprs + new, stmt.where)
+        layout = (n, 0)
+    else:
+        sel = _select_from(stmt.table, [ast.Column(name=c, table=None, dq=False) for c in names], stmt.where)
+        layout = (None, 0)
+    # Materialize first: the triggers may write the tables the view reads.
+    tmp = b.alloc_cursor()
+    b.emit(OP_OpenEphemeral, tmp, 0)
+    rec = b.alloc_reg()
+    trow = b.alloc_reg()
+    width = []
+
+    def sink(bb, f, k):
+        width.append(k)
+        bb.emit(OP_MakeRecord, f, k, rec)
+        bb.emit(OP_NewRowid, tmp, trow)
+        bb.emit(OP_Insert, tmp, rec, trow)
+    cols = compile_select(b, sel, None, sink)
+    if cls is ast.Insert:
+        layout = _check_insert_width(view, n, layout, len(cols))
+    row = b.alloc_reg(2 * n)
+    # A view's NEW.rowid is -1 on INSERT; otherwise its rows count from 1 (SQLite's ephemeral rowids).
+    rid = b.alloc_reg()
+    done = b.new_label()
+    b.emit(OP_Rewind, tmp, done)
+    top = b.addr
+    nxt = b.new_label()
+    if cls is ast.Insert:
+        for i, k in enumerate(layout):
+            if k is None:
+                b.emit(OP_Null, 0, row + i)
+            else:
+                b.emit(OP_Column, tmp, k, row + i)
+        b.emit(OP_Integer, -1, rid)
+        firing.fire(b, firing.instead, row, rid, None, None, nxt)
+    else:
+        for i in range(len(cols)):
+            b.emit(OP_Column, tmp, i, row + i)
+        b.emit(OP_Rowid, tmp, rid)
+        if cls is ast.Update:
+            firing.fire(b, firing.instead, row + n, rid, row, rid, nxt)
+        else:
+            firing.fire(b, firing.instead, None, None, row, rid, nxt)
+    b.resolve(nxt)
+    b.emit(OP_Next, tmp, top)
+    b.resolve(done)
+    return b.finish(readonly=False)
+
+
+def _insert_source(stmt, view, names):
+    """(the SELECT giving the inserted rows, target column names or None for all)."""
+    targets = None
+    if stmt.columns is not None:
+        targets = []
+        for c in stmt.columns:
+            if c.lower() not in names:
+                raise OperationalError(f"table {view.name} has no column named {c}")
+            targets.append(names.index(c.lower()))
+    if stmt.default_values or stmt.select is None:
+        sel = ast.Select(cores=[ast.Values(rows=[[ast.Literal(None)] * len(names)])], ops=[])
+        return sel, None
+    sel = stmt.select
+    if stmt.with_ is not None:
+        sel = ast.Select(with_=stmt.with_, cores=sel.cores, ops=sel.ops, order_by=sel.order_by,
+                         limit=sel.limit, offset=sel.offset)
+    return sel, targets
+
+
+def _check_insert_width(view, n_names, targets, ncols):
+    """Per view column, the source column feeding it (None: NULL); SQLite's count errors."""
+    if targets is None:
+        if ncols != n_names:
+            raise OperationalError(
+                f"table {view.name} has {n_names} columns but {ncols} values were supplied")
+        return list(range(ncols))
+    if ncols != len(targets):
+        raise OperationalError(f"{ncols} values for {len(targets)} columns")
+    layout = [None] * n_names
+    for k, i in enumerate(targets):
+        layout[i] = k
+    return layout
+
