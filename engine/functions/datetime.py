@@ -1,17 +1,18 @@
-"""Date and time SQL functions: date, time, datetime, julianday, unixepoch, strftime.
+"""Date and time SQL functions: date, time, datetime, julianday, unixepoch, strftime, timediff.
 
 Times are julian day numbers in milliseconds (``iJD``), as in SQLite; the
 parsing of time strings and modifiers ('+N days', 'start of month',
 'weekday N', 'unixepoch', 'julianday', 'auto', 'localtime', 'utc', 'subsec',
-'±HH:MM[:SS.SSS]') and the Meeus conversions follow SQLite's date.c step for
-step, including its C integer and float truncations. strftime supports
-SQLite 3.40's conversions (%d %f %H %j %J %m %M %s %S %w %W %Y %%); others
-give NULL, as in 3.40. 'now' reads the connection's clock,
+'ceiling', 'floor', '±HH:MM[:SS.SSS]', '±YYYY-MM-DD[ HH:MM[:SS.SSS]]') and the Meeus
+conversions follow SQLite's date.c (3.46) step for step, including its C integer and
+float truncations. strftime supports every conversion of 3.46 (%d %e %f %F %G %g %H
+%I %j %J %k %l %m %M %p %P %R %s %S %T %u %U %V %w %W %Y %%); others give NULL. 'now' reads the connection's clock,
 ``conn.functions.now()`` (so a test can freeze it); SQLite keeps one 'now' per
 statement, limbodb reads the clock at each call. 'localtime' uses Python's
 ``time.localtime``. Mirrors sqlite src/date.c.
 """
 
+import re
 import struct
 import time as _time
 
@@ -32,6 +33,8 @@ _XFORMS = [(name, _float32(limit), _float32(xform)) for name, limit, xform in (
     ("second", 4.6427e+14, 1.0), ("minute", 7.7379e+12, 60.0), ("hour", 1.2897e+11, 3600.0),
     ("day", 5373485.0, 86400.0), ("month", 176546.0, 2592000.0), ("year", 14713.0, 31536000.0))]
 _SPACE = " \t\n\v\f\r"
+_YMD_MODIFIER = re.compile(r"([+-])([0-9]{4,5})-([0-9]{2})-([0-9]{2})(.*)\Z", re.S)
+_HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
 
 
 def _cdiv(a, b):
@@ -48,7 +51,7 @@ class DateTime:
     """date.c's DateTime: a julian day in ms and/or broken-down fields, with validity flags."""
 
     __slots__ = ("iJD", "Y", "M", "D", "h", "m", "tz", "s", "validJD", "rawS", "validYMD", "validHMS",
-                 "validTZ", "tzSet", "isError", "useSubsec")
+                 "validTZ", "tzSet", "isError", "useSubsec", "nFloor")
 
     def __init__(self):
         self.clear()
@@ -59,6 +62,8 @@ class DateTime:
         self.s = 0.0
         self.validJD = self.rawS = self.validYMD = self.validHMS = False
         self.validTZ = self.tzSet = self.isError = self.useSubsec = False
+        # Days the last month/year step overflowed into the next month ('floor' takes them back).
+        self.nFloor = 0
 
     def copy(self):
         c = DateTime()
@@ -135,6 +140,18 @@ class DateTime:
 
     def clear_ymd_hms_tz(self):
         self.validYMD = self.validHMS = self.validTZ = False
+
+    def compute_floor(self):
+        """computeFloor: how far D overshoots the end of month M."""
+        d, m, y = self.D, self.M, self.Y
+        if d <= 28 or (1 << m) & 0x15aa:
+            self.nFloor = 0
+        elif m != 2:
+            self.nFloor = int(d == 31)
+        elif y % 4 != 0 or (y % 100 == 0 and y % 400 != 0):
+            self.nFloor = d - 28
+        else:
+            self.nFloor = d - 29
 
 
 def _get_digits(z, i, spec):
@@ -387,6 +404,14 @@ def _parse_modifier(z, p, idx):
             p.clear_ymd_hms_tz()
             return False
         return True
+    if low in ("ceiling", "floor"):
+        p.compute_jd()
+        if low == "floor":
+            p.iJD -= p.nFloor * 86400000
+        else:
+            p.nFloor = 0
+        p.clear_ymd_hms_tz()
+        return False
     if low in ("subsec", "subsecond"):
         p.useSubsec = True
         return False
@@ -408,8 +433,56 @@ def _parse_modifier(z, p, idx):
             return True
         return False
     if c and (c in "+-" or "0" <= c <= "9"):
+        m = _YMD_MODIFIER.match(z)
+        if m is not None:
+            return _ymd_modifier(m, p)
         return _numeric_modifier(z, p)
     return True
+
+
+def _add_hms(z2, negative, p):
+    """Shift ``p`` by the time of day 'HH:MM[:SS[.FFF]]' in ``z2``; True on error."""
+    tx = DateTime()
+    if _parse_hms(z2, 0, tx):
+        return True
+    tx.compute_jd()
+    tx.iJD -= 43200000
+    tx.iJD -= _cdiv(tx.iJD, 86400000) * 86400000
+    if negative:
+        tx.iJD = -tx.iJD
+    p.compute_jd()
+    p.clear_ymd_hms_tz()
+    p.iJD += tx.iJD
+    return False
+
+
+def _ymd_modifier(m, p):
+    """'±YYYY-MM-DD[ HH:MM[:SS[.FFF]]]': add years and months (MM < 12), then days (DD < 31)
+    and the time; True on error."""
+    sign, y, mon, d, rest = m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)), m.group(5)
+    if mon >= 12 or d >= 31:
+        return True
+    p.compute_ymd_hms()
+    p.validJD = False
+    if sign == "-":
+        p.Y -= y
+        p.M -= mon
+        d = -d
+    else:
+        p.Y += y
+        p.M += mon
+    x = _cdiv(p.M - 1, 12) if p.M > 0 else _cdiv(p.M - 12, 12)
+    p.Y += x
+    p.M -= x * 12
+    p.compute_floor()
+    p.compute_jd()
+    p.validHMS = p.validYMD = False
+    p.iJD += d * 86400000
+    if not rest:
+        return False
+    if rest[0] not in _SPACE or not _HH_MM.match(rest, 1):
+        return True
+    return _add_hms(rest[1:], sign == "-", p)
 
 
 def _numeric_modifier(z, p):
@@ -420,19 +493,7 @@ def _numeric_modifier(z, p):
     if rc <= 0:
         return True
     if n < len(z) and z[n] == ":":
-        z2 = z if "0" <= z[0] <= "9" else z[1:]
-        tx = DateTime()
-        if _parse_hms(z2, 0, tx):
-            return True
-        tx.compute_jd()
-        tx.iJD -= 43200000
-        tx.iJD -= _cdiv(tx.iJD, 86400000) * 86400000
-        if z[0] == "-":
-            tx.iJD = -tx.iJD
-        p.compute_jd()
-        p.clear_ymd_hms_tz()
-        p.iJD += tx.iJD
-        return False
+        return _add_hms(z if "0" <= z[0] <= "9" else z[1:], z[0] == "-", p)
     rest = z[n:].lstrip(_SPACE)
     k = len(rest)
     if k > 10 or k < 3:
@@ -451,11 +512,13 @@ def _numeric_modifier(z, p):
                 x = _cdiv(p.M - 1, 12) if p.M > 0 else _cdiv(p.M - 12, 12)
                 p.Y += x
                 p.M -= x * 12
+                p.compute_floor()
                 p.validJD = False
                 r -= int(r)
             elif i == 5:
                 p.compute_ymd_hms()
                 p.Y += int(r)
+                p.compute_floor()
                 p.validJD = False
                 r -= int(r)
             p.compute_jd()
@@ -559,13 +622,42 @@ def strftime(conn, fmt=None, *args):
         out.append(f[i:j])
         cf = f[j + 1:j + 2]
         i = j + 2
-        if cf == "d":
-            out.append("%02d" % p.D)
+        if cf == "d" or cf == "e":
+            out.append(("%02d" if cf == "d" else "%2d") % p.D)
+        elif cf == "F":
+            out.append("%04d-%02d-%02d" % (p.Y, p.M, p.D))
+        elif cf in ("I", "l", "k", "H", "R", "T"):
+            h = p.h
+            if cf == "I" or cf == "l":
+                h = h - 12 if h > 12 else h or 12
+            if cf == "R":
+                out.append("%02d:%02d" % (h, p.m))
+            elif cf == "T":
+                out.append("%02d:%02d:%02d" % (h, p.m, int(p.s)))
+            else:
+                out.append(("%02d" if cf == "I" or cf == "H" else "%2d") % h)
+        elif cf == "p" or cf == "P":
+            am = "AM" if p.h < 12 else "PM"
+            out.append(am if cf == "p" else am.lower())
+        elif cf == "u":
+            out.append(str(_days_after_monday(p) + 1))
+        elif cf in ("G", "g", "V"):
+            # The Thursday of x's ISO week decides its ISO year.
+            y = p.copy()
+            y.iJD += (3 - _days_after_monday(p)) * 86400000
+            y.validYMD = False
+            y.compute_ymd()
+            if cf == "G":
+                out.append("%04d" % y.Y)
+            elif cf == "g":
+                out.append("%02d" % (y.Y % 100))
+            else:
+                out.append("%02d" % (_days_after_jan01(y) // 7 + 1))
+        elif cf == "U":
+            out.append("%02d" % ((_days_after_jan01(p) - _cmod(_cdiv(p.iJD + 129600000, 86400000), 7) + 7) // 7))
         elif cf == "f":
             s = min(p.s, 59.999)
             out.append(format_float(s, "f", 3, False, False, "").rjust(6, "0"))
-        elif cf == "H":
-            out.append("%02d" % p.h)
         elif cf == "W" or cf == "j":
             y = p.copy()
             y.validJD = False
@@ -602,6 +694,67 @@ def strftime(conn, fmt=None, *args):
     return "".join(out)
 
 
+def _days_after_monday(p):
+    return _cmod(_cdiv(p.iJD + 43200000, 86400000), 7)
+
+
+def _days_after_jan01(p):
+    y = p.copy()
+    y.validJD = False
+    y.M = 1
+    y.D = 1
+    y.compute_jd()
+    return _cdiv(p.iJD - y.iJD + 43200000, 86400000)
+
+
+def timediff(conn, a, b):
+    """timediff(A, B): '±YYYY-MM-DD HH:MM:SS.SSS', the calendar time to add to B to reach A."""
+    d1 = _is_date(conn, [a])
+    d2 = _is_date(conn, [b]) if d1 is not None else None
+    if d2 is None:
+        return None
+    d1.compute_ymd_hms()
+    d2.compute_ymd_hms()
+    if d1.iJD >= d2.iJD:
+        sign = "+"
+        y = d1.Y - d2.Y
+        month = d1.M - d2.M
+    else:
+        sign = "-"
+        y = d2.Y - d1.Y
+        month = d2.M - d1.M
+    if y:
+        d2.Y = d1.Y
+        d2.validJD = False
+        d2.compute_jd()
+    if month < 0:
+        y -= 1
+        month += 12
+    if month != 0:
+        d2.M = d1.M
+        d2.validJD = False
+        d2.compute_jd()
+    step = -1 if sign == "+" else 1
+    while (d1.iJD < d2.iJD) if sign == "+" else (d1.iJD > d2.iJD):
+        month -= 1
+        if month < 0:
+            month = 11
+            y -= 1
+        d2.M += step
+        if d2.M < 1:
+            d2.M = 12
+            d2.Y -= 1
+        elif d2.M > 12:
+            d2.M = 1
+            d2.Y += 1
+        d2.validJD = False
+        d2.compute_jd()
+    d1.iJD = (d1.iJD - d2.iJD if sign == "+" else d2.iJD - d1.iJD) + 148699540800000
+    d1.clear_ymd_hms_tz()
+    d1.compute_ymd_hms()
+    return "%s%04d-%02d-%02d %02d:%02d:%06.3f" % (sign, y, month, d1.D - 1, d1.h, d1.m, d1.s)
+
+
 def current_date(conn):
     return date(conn)
 
@@ -619,6 +772,7 @@ def register_all(reg):
     for name, fn in (("julianday", julianday), ("unixepoch", unixepoch), ("date", date), ("time", time),
                      ("datetime", datetime), ("strftime", strftime)):
         reg.register(name, -1, fn, deterministic=False, needs_context=True)
+    reg.register("timediff", 2, timediff, deterministic=False, needs_context=True)
     for name, fn in (("current_date", current_date), ("current_time", current_time),
                      ("current_timestamp", current_timestamp)):
         reg.register(name, 0, fn, deterministic=False, needs_context=True)

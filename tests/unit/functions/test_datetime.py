@@ -86,7 +86,7 @@ def test_julian_day_numbers_match_sqlite(db, jd, f):
 
 
 STRFTIME_FORMATS = ["%d", "%f", "%H", "%j", "%J", "%m", "%M", "%s", "%S", "%w", "%W", "%Y", "%%", "%Y-%m-%d %H:%M:%S",
-                    "x%dy", "%", "%e", "%q", "", "plain"]
+                    "x%dy", "%", "%Z", "%q", "", "plain"]
 
 
 def test_strftime_matches_sqlite(db):
