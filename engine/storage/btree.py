@@ -517,6 +517,12 @@ class BTreeCursor:
         info = self._info
         if info.keys is not None and info.leaf:
             return info.keys[self._ci]
+        sk = info.skeys
+        if sk:
+            # The seek that found this entry decoded it: its last value is the rowid.
+            k = sk[self._ci]
+            if k and k[-1].__class__ is int and k[-2] == 1:
+                return k[-1]
         p = self._cell_payload(self._page, info, self._ci)
         if p.__class__ is IO:
             raise InternalError("rowid() of an index entry with overflow needs payload() first")

@@ -225,37 +225,29 @@ def cells_of(page, info, usable):
 
 
 def free_space(data, info):
-    """Free bytes on the page: gap + freeblocks + fragments (SQLite's nFree)."""
+    """Free bytes on the page: gap + freeblocks + fragments (SQLite's nFree).
+
+    Corrupt unless the freeblocks ascend inside the content area (from the content
+    start) without overlapping: that keeps a damaged chain from looping or from handing
+    out bytes of the header or pointer array (sqlite's btreeComputeFreeSpace checks the same).
+    """
     hdr = info.hdr
     _, first, n, top, frag = _HDR.unpack_from(data, hdr)
     if top == 0:
         top = 65536
     total = top - (hdr + header_size(info.ptype) + 2 * n) + frag
-    if first:
-        for _, sz in freeblocks(data, first, top):
-            total += sz
-    return total
-
-
-def freeblocks(data, first, top):
-    """[offset, size] of each freeblock from ``first``; corrupt unless they ascend inside the
-    content area (from ``top``, the content start) without overlapping.
-
-    That keeps a damaged chain from looping or from handing out bytes of the header or
-    pointer array (sqlite's btreeComputeFreeSpace checks the same).
-    """
-    out = []
-    end = len(data)
     blk = first
+    end = len(data)
+    unpack = _FREEBLOCK.unpack_from
     while blk:
         if blk < top or blk > end - 4:
             raise corrupt()
-        nxt, sz = _FREEBLOCK.unpack_from(data, blk)
+        nxt, sz = unpack(data, blk)
         if blk + sz > end or (nxt and nxt < blk + sz):
             raise corrupt()
-        out.append([blk, sz])
+        total += sz
         blk = nxt
-    return out
+    return total
 
 
 def capacity(hdr, ptype, usable):
@@ -376,11 +368,9 @@ def insert_cell(page, info, idx, cell, usable, rowid=None, free=None, skey=None)
             info.keys.insert(idx, signed64(get_varint(cell, 4)[0]))
             return info
     sk = info.skeys
-    if sk:
+    if sk.__class__ is list:
+        # An unknown sort key (None) is filled when a search first probes it.
         sk.insert(idx, skey)
-    elif sk is not False:
-        # False stays: the cell that made the page unusable is still there.
-        info.skeys = None
     return info
 
 
@@ -428,37 +418,64 @@ def set_child(page, info, idx, pgno):
 
 
 def _free_space_range(page, hdr, start, size):
-    """Return [start, start+size) to the free list, merging neighbours (SQLite freeSpace)."""
+    """Return [start, start+size) to the free list, merging neighbours (SQLite freeSpace).
+
+    Walks the ascending chain only up to ``start`` and writes at most two blocks, so a
+    delete costs the blocks before it rather than a rebuild of the whole chain.
+    """
     data = page.data
     _, first, n, top, frag = _HDR.unpack_from(data, hdr)
     if top == 0:
         top = 65536
-    blocks = freeblocks(data, first, top) if first else []
-    blocks.append([start, size])
-    blocks.sort()
-    merged = []
-    for b in blocks:
-        if merged:
-            last = merged[-1]
-            gap = b[0] - (last[0] + last[1])
-            if gap < 4 and gap <= frag:
-                # A run of fewer than 4 bytes between two blocks is counted in the fragments.
-                frag -= gap
-                last[1] += gap + b[1]
-                continue
-        merged.append(b)
-    if merged and merged[0][0] <= top:
-        # The first free block touches the content start: grow the gap instead.
-        top = merged[0][0] + merged[0][1]
-        del merged[0]
-    elif merged:
-        gap = merged[0][0] - top
+    end = len(data)
+    unpack = _FREEBLOCK.unpack_from
+    prev = 0  # the last block before start, 0 if none
+    prev_sz = 0
+    blk = first
+    nb = sz = 0
+    while blk:
+        if blk < top or blk > end - 4:
+            raise corrupt()
+        nb, sz = unpack(data, blk)
+        if blk + sz > end or (nb and nb < blk + sz):
+            raise corrupt()
+        if blk >= start:
+            break
+        prev = blk
+        prev_sz = sz
+        blk = nb
+    stop = start + size
+    after = blk
+    if blk:
+        if blk < stop:
+            raise corrupt()
+        gap = blk - stop
+        if gap < 4 and gap <= frag:
+            # At most a fragment's worth of bytes apart: they become one block.
+            frag -= gap
+            size = blk + sz - start
+            after = nb
+    merged = False
+    if prev:
+        gap = start - (prev + prev_sz)
+        if gap < 0:
+            raise corrupt()
         if gap < 4 and gap <= frag:
             frag -= gap
-            top = merged[0][0] + merged[0][1]
-            del merged[0]
-    nxt = 0
-    for off, sz in reversed(merged):
-        _FREEBLOCK.pack_into(data, off, nxt, sz)
-        nxt = off
-    _HDR.pack_into(data, hdr, data[hdr], nxt, n, top & 0xFFFF, frag)
+            size += start - prev
+            start = prev
+            merged = True
+    if start == first or not prev:
+        gap = start - top
+        if gap <= 0 or (gap < 4 and gap <= frag):
+            # The first free block touches the content start: grow the gap instead.
+            if gap > 0:
+                frag -= gap
+            _HDR.pack_into(data, hdr, data[hdr], after, n, (start + size) & 0xFFFF, frag)
+            return
+    _FREEBLOCK.pack_into(data, start, after, size)
+    if not prev:
+        first = start
+    elif not merged:
+        _U16.pack_into(data, prev, start)
+    _HDR.pack_into(data, hdr, data[hdr], first, n, top & 0xFFFF, frag)

@@ -188,3 +188,9 @@ def test_random_damage_fuzz(base, tmp_path):
             target = rng.choice([0, 1, 2, pgno, npages, npages + 1, 2 ** 31])
             data[off:off + 4] = P.U32.pack(target)
         check_case(str(tmp_path), {"t1.db": bytes(data)}, base.writable | hit)
+
+
+def test_integrity_check_of_an_empty_file_is_ok():
+    # A zero-length file is an empty database, for sqlite3 too; there is no page 1 to refer to.
+    out, _ = probe({"t1.db": b""})
+    assert out[QUERIES.index("PRAGMA integrity_check")] == [("ok",)]
