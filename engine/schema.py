@@ -68,7 +68,7 @@ class Index:
     """An index B-tree; ``origin`` is "c" (CREATE INDEX), "u" (UNIQUE) or "pk"."""
 
     __slots__ = ("name", "table", "root", "columns", "unique", "where", "origin", "sql", "on_conflict",
-                 "_key_info")
+                 "_key_info", "db")
 
     def __init__(self, name, table, root, columns, unique=False, where=None, origin="c", sql=None,
                  on_conflict=None):
@@ -82,6 +82,7 @@ class Index:
         self.sql = sql
         self.on_conflict = on_conflict
         self._key_info = None
+        self.db = 0
 
     def key_info(self):
         """The KeyInfo of this index's records: its key columns, then the rowid."""
@@ -101,11 +102,13 @@ class Table:
 
     __slots__ = ("name", "root", "columns", "rowid_alias", "primary_key", "pk_conflict", "without_rowid",
                  "strict", "autoincrement", "checks", "check_names", "foreign_keys", "indexes", "sql",
-                 "_colmap")
+                 "_colmap", "db")
 
     def __init__(self, name, root, columns, sql=None):
         self.name = name
         self.root = root
+        # Index of the database holding it (0 main, 1 temp, 2+ attached: SQLite's iDb).
+        self.db = 0
         self.columns = columns
         self.rowid_alias = None
         self.primary_key = []
@@ -171,7 +174,7 @@ SQLITE_SCHEMA_TABLE = _schema_table()
 class Schema:
     """Everything sqlite_schema describes, by lowercased name (contracts.md §8)."""
 
-    __slots__ = ("tables", "indexes", "views", "triggers", "cookie")
+    __slots__ = ("tables", "indexes", "views", "triggers", "cookie", "schema_table")
 
     def __init__(self, cookie=0):
         self.tables = {}
@@ -179,6 +182,14 @@ class Schema:
         self.views = {}
         self.triggers = {}
         self.cookie = cookie
+        # The sqlite_schema Table of this database (a copy carrying ``db`` for non-main ones).
+        self.schema_table = SQLITE_SCHEMA_TABLE
+
+    def set_db(self, db):
+        """Mark every table and index as living in database ``db`` (temp or attached)."""
+        self.schema_table = _schema_table()
+        for obj in (self.schema_table, *self.tables.values(), *self.indexes.values()):
+            obj.db = db
 
     def table(self, name):
         """The table called ``name``; OperationalError("no such table: name") if none."""
@@ -186,7 +197,7 @@ class Schema:
         t = self.tables.get(lname)
         if t is None:
             if lname in ("sqlite_schema", "sqlite_master"):
-                return SQLITE_SCHEMA_TABLE
+                return self.schema_table
             raise OperationalError(f"no such table: {name}")
         return t
 
@@ -195,7 +206,7 @@ class Schema:
         lname = name.lower()
         t = self.tables.get(lname)
         if t is None and lname in ("sqlite_schema", "sqlite_master"):
-            return SQLITE_SCHEMA_TABLE
+            return self.schema_table
         return t
 
     def add_index(self, index):
@@ -213,6 +224,8 @@ class Schema:
                 if typ == "index":
                     auto_roots[name.lower()] = root
                 continue
+            if sql.__class__ is not str or name.__class__ is not str:
+                raise CorruptError(f"malformed database schema ({name})")
             stmt = _schema_entry(name, parse_one, sql, 0)[0]
             if typ == "table":
                 table = _schema_entry(name, build_table, stmt, root, sql)

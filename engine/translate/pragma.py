@@ -11,9 +11,13 @@ operations through re-entrant opcodes. Unknown pragmas do nothing, as in
 SQLite. Mirrors sqlite src/pragma.c.
 """
 
+from limbodb.attach import database_list, db_of
 from limbodb.errors import OperationalError
 from limbodb.functions import FuncDef
+from limbodb.mvcc import journal_mode, set_journal_mode
 from limbodb.storage.encryption import pragma_encryption
+from limbodb.translate import cdc, fkey
+from limbodb.translate.attach import has_aux, lookup, schema_db, search_order
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import emit_constant
 from limbodb.vdbe.execute_control import BTREE_APPLICATION_ID, BTREE_SCHEMA_VERSION, BTREE_USER_VERSION
@@ -26,6 +30,7 @@ _STANDARD_TYPES = frozenset(("INT", "INTEGER", "REAL", "TEXT", "BLOB", "ANY"))
 _COOKIES = {"user_version": BTREE_USER_VERSION, "schema_version": BTREE_SCHEMA_VERSION,
             "application_id": BTREE_APPLICATION_ID}
 _CHECKPOINT_MODES = {"PASSIVE": 0, "FULL": 1, "RESTART": 2, "TRUNCATE": 3}
+_SCHEMA_PRAGMAS = frozenset(("table_info", "table_xinfo", "index_list", "index_info", "index_xinfo"))
 
 
 def _rows(b, names, rows):
@@ -78,10 +83,10 @@ def _index_info(b, conn, arg, extended):
         for k, ic in enumerate(idx.columns):
             name = t.columns[ic.col].name if ic.col >= 0 else None
             if extended:
-                rows.append((k, ic.col, name, int(bool(ic.desc)), ic.collation.upper()
+                rows.append((k, ic.col if ic.col >= 0 else -2, name, int(bool(ic.desc)), ic.collation.upper()
                              if ic.collation.upper() in ("BINARY", "NOCASE", "RTRIM") else ic.collation, 1))
             else:
-                rows.append((k, ic.col, name))
+                rows.append((k, ic.col if ic.col >= 0 else -2, name))
         if extended:
             rows.append((len(idx.columns), -1, None, 0, "BINARY", 0))
     names = ["seqno", "cid", "name"] + (["desc", "coll", "key"] if extended else [])
@@ -132,10 +137,71 @@ def _int_arg(value, name):
     raise OperationalError(f"invalid value for PRAGMA {name}")
 
 
+def _set_wal_autocheckpoint(conn, n):
+    """PRAGMA wal_autocheckpoint = N: 0 or less disables it; the row shows what is in force."""
+    n = max(n, 0)
+    conn.pager.set_wal_autocheckpoint(n)
+    return n
+
+
 def _set_cache_size(conn, n):
     conn.cache_size_pragma = n
     pages = n if n >= 0 else max(1, (-n * 1024) // conn.pager.page_size)
     conn.pager.set_cache_size(pages)
+
+
+def _translate_db_pragma(stmt, conn, b, name, value, arg, dbi):
+    """A pragma when temp or attached databases exist: schema pragmas look the table up in
+    database ``dbi`` (or, unqualified, in the search order); header pragmas act on ``dbi``."""
+    db = db_of(conn, dbi)
+    if name in ("table_info", "table_xinfo", "index_list") and arg and stmt.schema is None:
+        found = lookup(conn, arg)
+        if found is not None:
+            db = db_of(conn, found[2])
+    elif name in ("index_info", "index_xinfo") and arg and stmt.schema is None:
+        db = next((conn.dbs[i] for i in search_order(conn) if arg.lower() in conn.dbs[i].schema.indexes), db)
+    if name in ("table_info", "table_xinfo"):
+        b.read = True
+        _table_info(b, db, arg, name == "table_xinfo")
+    elif name == "index_list":
+        b.read = True
+        _index_list(b, db, arg)
+    elif name in ("index_info", "index_xinfo"):
+        b.read = True
+        _index_info(b, db, arg, name == "index_xinfo")
+    elif name == "database_list":
+        _rows(b, ["seq", "name", "file"], database_list(conn))
+    elif name in _COOKIES and dbi:
+        field = _COOKIES[name]
+        if value is None:
+            r = b.alloc_reg()
+            b.emit(OP_ReadCookie, dbi, r, field)
+            _one(b, name, r)
+        else:
+            if name == "schema_version":
+                raise OperationalError("setting schema_version is not supported")
+            b.emit(OP_SetCookie, dbi, field, _int_arg(value, name))
+    elif name in ("integrity_check", "quick_check") and dbi:
+        roots = [1] + [t.root for t in db.schema.tables.values()] + \
+            [i.root for i in db.schema.indexes.values() if i.root]
+        msgs = b.alloc_reg()
+        out = b.alloc_reg()
+        b.emit(OP_IntegrityCk, dbi, msgs, 0, sorted(set(roots)))
+        done = b.new_label()
+        top = b.addr
+        b.emit(OP_RowSetRead, msgs, done, out)
+        b.emit(OP_ResultRow, out, 1)
+        b.emit(OP_Goto, 0, top)
+        b.resolve(done)
+        b.column_names = [name]
+        b.column_decltypes = [None]
+    elif name == "page_count" and dbi:
+        r = b.alloc_reg()
+        b.emit(OP_Pagecount, dbi, r)
+        _one(b, name, r)
+    else:
+        raise OperationalError(f"PRAGMA {stmt.schema}.{stmt.name} is not supported")
+    return b.finish(readonly=value is None)
 
 
 def translate_pragma(stmt, conn):
@@ -143,8 +209,16 @@ def translate_pragma(stmt, conn):
     name = stmt.name.lower()
     value = stmt.value
     arg = value if isinstance(value, str) else None
+    dbi = 0
     if stmt.schema is not None and stmt.schema.lower() != "main":
-        raise OperationalError(f"unknown database {stmt.schema}")
+        dbi = schema_db(conn, stmt.schema)
+    if dbi or (name in _SCHEMA_PRAGMAS and has_aux(conn)):
+        # A qualified pragma, or an unqualified schema pragma that may name a table elsewhere.
+        return _translate_db_pragma(stmt, conn, b, name, value, arg, dbi)
+    if name in cdc.PRAGMA_NAMES:
+        return cdc.translate_cdc_pragma(b, conn, value)
+    if fkey.translate_fk_pragma(b, conn, name, value):
+        return b.finish(readonly=value is None)
     if name in ("table_info", "table_xinfo"):
         b.read = True
         _table_info(b, conn, arg, name == "table_xinfo")
@@ -155,8 +229,7 @@ def translate_pragma(stmt, conn):
         b.read = True
         _index_info(b, conn, arg, name == "index_xinfo")
     elif name == "database_list":
-        path = "" if conn.path == ":memory:" else conn.path
-        _rows(b, ["seq", "name", "file"], [(0, "main", path)])
+        _rows(b, ["seq", "name", "file"], database_list(conn))
     elif name in _COOKIES:
         field = _COOKIES[name]
         if value is None:
@@ -211,9 +284,11 @@ def translate_pragma(stmt, conn):
         else:
             _runtime(b, name, fn, str(value))
     elif name == "journal_mode":
-        mode = "memory" if conn.path == ":memory:" else "wal"
-        r = b.alloc_reg()
-        emit_constant(b, mode, r)
+        # Step-time: the result depends on (and "= mvcc" changes) the shared Database's mode.
+        if arg is None:
+            r = _runtime(b, name, journal_mode)
+        else:
+            r = _runtime(b, name, set_journal_mode, str(arg))
         _one(b, name, r)
     elif name == "encoding":
         r = b.alloc_reg()
@@ -234,6 +309,11 @@ def translate_pragma(stmt, conn):
         b.resolve(done)
         b.column_names = [name]
         b.column_decltypes = [None]
+    elif name == "wal_autocheckpoint":
+        if value is None:
+            _one(b, name, _runtime(b, name, lambda c: max(c.pager.db.autocheckpoint, 0)))
+        else:
+            _one(b, name, _runtime(b, name, _set_wal_autocheckpoint, _int_arg(value, name)))
     elif name == "wal_checkpoint":
         mode = _CHECKPOINT_MODES.get(str(arg or "PASSIVE").upper(), 0)
         out = b.alloc_reg(3)

@@ -9,6 +9,8 @@ own state when called again, and nothing is changed before that call.
 Mirrors the matching cases of sqlite src/vdbe.c.
 """
 
+from operator import ge, gt, le, lt
+
 from limbodb.errors import OperationalError, SQLITE_FULL, SQLITE_INTERRUPT
 from limbodb.io.completion import IO as IOM
 from limbodb.storage.btree import BTreeCursor
@@ -52,6 +54,17 @@ def _open(vm, insn, pc, write):
     conn = vm.conn
     nxt = pc + 1
     key_info = p4 if isinstance(p4, KeyInfo) else None
+
+    if insn.p3:
+        # Temp or attached database: its pager (conn.dbs is fixed while the program is valid).
+        from limbodb.attach import db_of
+        inner = db_of(conn, insn.p3)
+
+        def run_db():
+            root = regs[p2] if p5 & OPFLAG_P2ISREG else p2
+            cursors[p1] = VdbeCursor(BTreeCursor(inner.pager, root, key_info), key_info)
+            return nxt
+        return run_db
 
     def run():
         root = regs[p2] if p5 & OPFLAG_P2ISREG else p2
@@ -352,8 +365,7 @@ def _idx_compare(vm, insn, pc, test):
             if rec.__class__ is IOM:
                 return _wait(vm, rec, pc)
             vc.rec = rec
-        r = _compare_entry(vc, rec, regs[p3:p3 + n])
-        return p2 if test(r) else nxt
+        return p2 if test(_compare_entry(vc, rec, regs[p3:p3 + n]), 0) else nxt
     return run
 
 
@@ -370,7 +382,7 @@ def op_idxge(vm, insn, pc):
     Jump to P2 if the index entry of cursor P1 (without its rowid) >= the key
     of P4 registers from P3.
     """
-    return _idx_compare(vm, insn, pc, lambda r: r >= 0)
+    return _idx_compare(vm, insn, pc, ge)
 
 
 def op_idxgt(vm, insn, pc):
@@ -378,7 +390,7 @@ def op_idxgt(vm, insn, pc):
 
     Jump to P2 if the index entry > the key.
     """
-    return _idx_compare(vm, insn, pc, lambda r: r > 0)
+    return _idx_compare(vm, insn, pc, gt)
 
 
 def op_idxle(vm, insn, pc):
@@ -386,7 +398,7 @@ def op_idxle(vm, insn, pc):
 
     Jump to P2 if the index entry <= the key.
     """
-    return _idx_compare(vm, insn, pc, lambda r: r <= 0)
+    return _idx_compare(vm, insn, pc, le)
 
 
 def op_idxlt(vm, insn, pc):
@@ -394,7 +406,7 @@ def op_idxlt(vm, insn, pc):
 
     Jump to P2 if the index entry < the key.
     """
-    return _idx_compare(vm, insn, pc, lambda r: r < 0)
+    return _idx_compare(vm, insn, pc, lt)
 
 
 def _found(vm, insn, pc, jump_if_found, null_means_no_conflict):
@@ -408,7 +420,9 @@ def _found(vm, insn, pc, jump_if_found, null_means_no_conflict):
     def run():
         key = regs[p3:p3 + n] if n else None
         if key is None:
-            key = decode_record(regs[p3])
+            key = regs[p3]
+            if key.__class__ is not list:
+                key = decode_record(key)
         if null_means_no_conflict and None in key:
             return p2
         vc = cursors[p1]
@@ -492,6 +506,39 @@ def op_column(vm, insn, pc):
     return run
 
 
+def column_run(vm, insns, pc):
+    """Consecutive Column instructions on one cursor, fused (program.py): the row's
+    record is fetched once, then each column goes to its register."""
+    p1 = insns[0].p1
+    cols = tuple((i.p2, i.p3, i.p4) for i in insns)
+    plain = tuple((c, r) for c, r, d in cols) if all(d is None for c, r, d in cols) else None
+    cursors = vm.cursors
+    regs = vm.regs
+    nxt = pc + len(insns)
+
+    def run():
+        vc = cursors[p1]
+        rec = vc.rec
+        if rec is None:
+            if vc.nullrow:
+                for _c, r, _d in cols:
+                    regs[r] = None
+                return nxt
+            rec = vc.btc.record()
+            if rec.__class__ is IOM:
+                return _wait(vm, rec, pc)
+            vc.rec = rec
+        column = rec.column
+        if plain is not None:
+            for c, r in plain:
+                regs[r] = column(c)
+            return nxt
+        for c, r, d in cols:
+            regs[r] = d if d is not None and c >= rec.ncols else column(c)
+        return nxt
+    return run
+
+
 def op_rowid(vm, insn, pc):
     """Opcode: Rowid P1 P2 * * *
 
@@ -504,7 +551,17 @@ def op_rowid(vm, insn, pc):
 
     def run():
         vc = cursors[p1]
-        regs[p2] = None if vc.nullrow else vc.btc.rowid()
+        if vc.nullrow:
+            regs[p2] = None
+        elif vc.is_index:
+            # An index entry's rowid is its record's last column, which may lie on
+            # overflow pages: read the record re-entrantly.
+            rec = vc.btc.record()
+            if rec.__class__ is IOM:
+                return _wait(vm, rec, pc)
+            regs[p2] = rec.column(rec.ncols - 1)
+        else:
+            regs[p2] = vc.btc.rowid()
         return nxt
     return run
 
@@ -563,6 +620,8 @@ def op_insert(vm, insn, pc):
     def run():
         vc = cursors[p1]
         key = regs[p3]
+        if conn.mvcc_tx is not None:
+            conn.mvcc_tx.table_write(vc.btc, key)
         r = vc.btc.insert(key, regs[p2])
         if r.__class__ is IOM:
             return _wait(vm, r, pc)
@@ -587,11 +646,14 @@ def op_idxinsert(vm, insn, pc):
     p1, p2 = insn.p1, insn.p2
     cursors = vm.cursors
     regs = vm.regs
+    conn = vm.conn
     nxt = pc + 1
     count = insn.p5 & OPFLAG_NCHANGE
 
     def run():
         vc = cursors[p1]
+        if conn.mvcc_tx is not None:
+            conn.mvcc_tx.index_insert(vc.btc, regs[p2])
         r = vc.btc.insert(regs[p2], None)
         if r.__class__ is IOM:
             return _wait(vm, r, pc)
@@ -610,11 +672,16 @@ def op_delete(vm, insn, pc):
     """
     p1, p5 = insn.p1, insn.p5
     cursors = vm.cursors
+    conn = vm.conn
     nxt = pc + 1
     count = p5 & OPFLAG_NCHANGE
 
     def run():
         vc = cursors[p1]
+        if conn.mvcc_tx is not None:
+            r = conn.mvcc_tx.delete(vc.btc)
+            if r.__class__ is IOM:
+                return _wait(vm, r, pc)
         r = vc.btc.delete()
         if r.__class__ is IOM:
             return _wait(vm, r, pc)
@@ -635,6 +702,7 @@ def op_idxdelete(vm, insn, pc):
     cursors = vm.cursors
     regs = vm.regs
     state = vm.state
+    conn = vm.conn
     nxt = pc + 1
 
     def run():
@@ -645,6 +713,8 @@ def op_idxdelete(vm, insn, pc):
                 return _wait(vm, r, pc)
             if not r:
                 return nxt
+            if conn.mvcc_tx is not None:
+                conn.mvcc_tx.index_write(vc.btc, regs[p2:p2 + p3])
             # Positioned: a resumed call must delete, not seek again.
             state[pc] = True
         r = vc.btc.delete()
