@@ -1,0 +1,328 @@
+"""Foreign keys at translation time: resolving parent keys, and the per-row hook.
+
+With ``PRAGMA foreign_keys=ON`` every INSERT, UPDATE and DELETE of a table that
+has foreign keys, or that other tables' foreign keys reference, emits one
+OP_FkRow per row written (after the row is written), carrying an ``FkPlan``:
+the table's own constraints (``ChildFk``: how to look the parent row up) and
+the constraints referencing it (``ParentRef``: which child columns to scan and
+what ON DELETE/UPDATE does). The runtime lives in vdbe/execute_fkey.py; the
+statement ends with OP_FkCheck (ProgramBuilder.fk_check). Resolving a parent key
+with no PRIMARY KEY or UNIQUE index on exactly its columns raises SQLite's
+"foreign key mismatch" when such a statement is prepared. Also PRAGMA
+foreign_key_list and foreign_key_check. Mirrors sqlite src/fkey.c.
+"""
+
+from limbodb.errors import NotSupportedError, OperationalError
+from limbodb.translate.builder import ProgramBuilder
+from limbodb.translate.expr import Scope, code_expr, emit_constant
+# FK_INSERT/FK_DELETE/FK_UPDATE are imported for the DML translators (fkey.FK_INSERT, ...).
+from limbodb.vdbe.execute_fkey import (
+    ACT_CASCADE, ACT_NONE, ACT_RESTRICT, ACT_SET_DEFAULT, ACT_SET_NULL, FK_CHECK, FK_DELETE, FK_DROP,
+    FK_INSERT, FK_UPDATE,
+)
+from limbodb.vdbe.insn import OP_FkRow, OP_ResultRow
+
+_ACTIONS = {None: ACT_NONE, "NO ACTION": ACT_NONE, "RESTRICT": ACT_RESTRICT, "SET NULL": ACT_SET_NULL,
+            "SET DEFAULT": ACT_SET_DEFAULT, "CASCADE": ACT_CASCADE}
+
+
+class ParentKey:
+    """How to find a parent row: by rowid (``index`` None) or through a UNIQUE index.
+
+    ``cols``: parent column indexes in foreign key order; ``order``: for each index
+    column, the position in ``cols`` of the value it takes.
+    """
+
+    __slots__ = ("table", "cols", "index", "order", "affinities", "collations")
+
+    def __init__(self, table, cols, index, order):
+        self.table = table
+        self.cols = cols
+        self.index = index
+        self.order = order
+        self.affinities = [table.columns[c].affinity for c in cols]
+        self.collations = [table.columns[c].collation for c in cols]
+
+
+class ChildFk:
+    """One of the table's own foreign keys: child columns and the parent key."""
+
+    __slots__ = ("cols", "parent", "deferred")
+
+    def __init__(self, cols, parent, deferred):
+        self.cols = cols
+        self.parent = parent
+        self.deferred = deferred
+
+
+class ParentRef:
+    """A foreign key of ``child`` referencing the table, with its actions as SQL programs."""
+
+    __slots__ = ("child", "child_cols", "key", "deferred", "on_delete", "on_update", "sql_delete",
+                 "sql_update", "defaults", "child_index")
+
+    def __init__(self, child, child_cols, key, fk):
+        self.child = child
+        self.child_cols = child_cols
+        self.key = key
+        self.deferred = bool(fk.deferred)
+        self.on_delete = _ACTIONS[fk.on_delete]
+        self.on_update = _ACTIONS[fk.on_update]
+        self.sql_delete = _action_sql(child, child_cols, self.on_delete, False)
+        self.sql_update = _action_sql(child, child_cols, self.on_update, True)
+        self.defaults = None
+        self.child_index = _child_index(child, child_cols, key)
+
+
+class FkPlan:
+    """What OP_FkRow checks for one table: its foreign keys and those referencing it."""
+
+    __slots__ = ("table", "children", "parents", "ncols")
+
+    def __init__(self, table, children, parents):
+        self.table = table
+        self.children = children
+        self.parents = parents
+        self.ncols = len(table.columns)
+
+
+def _coll(name):
+    return (name or "BINARY").upper()
+
+
+def _child_index(child, cols, key):
+    """An index of ``child`` that starts with exactly the foreign key columns (in order, with
+    the parent key's collations), so the child rows of a key are one range; else None."""
+    n = len(cols)
+    for idx in child.indexes:
+        if idx.where is not None or len(idx.columns) < n:
+            continue
+        head = idx.columns[:n]
+        if [ic.col for ic in head] == cols and all(
+                _coll(ic.collation) == _coll(c) for ic, c in zip(head, key.collations)):
+            return idx
+    return None
+
+
+def _quote(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _action_sql(child, cols, action, update):
+    """The statement an action runs on the child rows matching parameters ?1..?n (old key)."""
+    n = len(cols)
+    where = " AND ".join(f"{_quote(child.columns[c].name)} = ?{k + 1}" for k, c in enumerate(cols))
+    table = _quote(child.name)
+    if action == ACT_CASCADE and not update:
+        return f"DELETE FROM {table} WHERE {where}"
+    if action == ACT_CASCADE:
+        sets = ", ".join(f"{_quote(child.columns[c].name)} = ?{n + k + 1}" for k, c in enumerate(cols))
+    elif action == ACT_SET_NULL:
+        sets = ", ".join(f"{_quote(child.columns[c].name)} = NULL" for c in cols)
+    elif action == ACT_SET_DEFAULT:
+        sets = ", ".join(f"{_quote(child.columns[c].name)} = ?{n + k + 1}" for k, c in enumerate(cols))
+    else:
+        return None
+    return f"UPDATE {table} SET {sets} WHERE {where}"
+
+
+def _defaults_program(conn, child, cols):
+    """A program returning the child columns' DEFAULT values (for SET DEFAULT)."""
+    b = ProgramBuilder(conn)
+    first = b.alloc_reg(len(cols))
+    for k, c in enumerate(cols):
+        default = child.columns[c].default
+        if default is None:
+            emit_constant(b, None, first + k)
+        else:
+            code_expr(b, Scope([]), default, first + k)
+    b.emit(OP_ResultRow, first, len(cols))
+    return b.finish(readonly=True)
+
+
+def mismatch(child, parent_name):
+    return OperationalError(f'foreign key mismatch - "{child.name}" referencing "{parent_name}"')
+
+
+def parent_key(conn, child, fk, ncols):
+    """The ParentKey of foreign key ``fk`` of ``child``; None if the parent table does not exist."""
+    parent = conn.schema.tables.get(fk.table.lower())
+    if parent is None:
+        return None
+    if fk.columns:
+        cols = [parent.column_index(name) for name in fk.columns]
+        if -1 in cols:
+            raise mismatch(child, fk.table)
+    else:
+        cols = list(parent.primary_key or ())
+        if not cols and parent.rowid_alias is not None:
+            cols = [parent.rowid_alias]
+    if len(cols) != ncols:
+        raise mismatch(child, fk.table)
+    if len(cols) == 1 and cols[0] == parent.rowid_alias:
+        return ParentKey(parent, cols, None, None)
+    for idx in parent.indexes:
+        if not idx.unique or idx.where is not None or len(idx.columns) != len(cols):
+            continue
+        icols = [ic.col for ic in idx.columns]
+        if sorted(icols) != sorted(cols):
+            continue
+        if any((ic.collation or "BINARY").upper() != (parent.columns[ic.col].collation or "BINARY").upper()
+               for ic in idx.columns):
+            continue
+        return ParentKey(parent, cols, idx, [cols.index(c) for c in icols])
+    raise mismatch(child, fk.table)
+
+
+def _lenient_key(conn, child, fk, ncols):
+    """parent_key, but None instead of an error (DROP TABLE's implicit DELETE skips such keys)."""
+    try:
+        return parent_key(conn, child, fk, ncols)
+    except OperationalError:
+        return None
+
+
+def fk_plan(conn, table):
+    """The FkPlan of ``table``, or None when foreign keys are off or none concern it.
+
+    While ``conn.fk_lenient`` (compiling DROP TABLE's implicit DELETE), foreign keys with
+    a missing parent table or no usable parent key are skipped instead of raising.
+    """
+    if not conn.foreign_keys_pragma:
+        return None
+    lenient = conn.fk_lenient
+    children = []
+    for cols, fk in table.foreign_keys:
+        key = _lenient_key(conn, table, fk, len(cols)) if lenient else parent_key(conn, table, fk, len(cols))
+        if key is None:
+            if lenient:
+                continue
+            raise OperationalError(f"no such table: main.{fk.table}")
+        children.append(ChildFk(cols, key, bool(fk.deferred)))
+    parents = []
+    name = table.name.lower()
+    for other in conn.schema.tables.values():
+        for cols, fk in other.foreign_keys:
+            if fk.table.lower() != name:
+                continue
+            key = _lenient_key(conn, other, fk, len(cols)) if lenient else parent_key(conn, other, fk, len(cols))
+            if key is None:
+                continue
+            ref = ParentRef(other, cols, key, fk)
+            if ACT_SET_DEFAULT in (ref.on_delete, ref.on_update):
+                ref.defaults = _defaults_program(conn, other, cols)
+            parents.append(ref)
+    if not children and not parents:
+        return None
+    if table.without_rowid or any(ref.child.without_rowid for ref in parents):
+        raise NotSupportedError("foreign keys on WITHOUT ROWID tables are not supported")
+    return FkPlan(table, children, parents)
+
+
+def require_rowid(conn, table):
+    """Refuse a write to a WITHOUT ROWID ``table`` that foreign keys concern (no silent skip)."""
+    fk_plan(conn, table)
+
+
+def emit_row(b, plan, kind, old, new, rowid):
+    """After a row of ``plan.table`` was written: check it (``old``/``new``: first column registers
+    or 0; ``rowid``: the register of the row's rowid, the old one for an UPDATE, which a
+    self-referencing table's child scan skips, as fkScanChildren does)."""
+    if plan is None:
+        return
+    b.fk_check = True
+    b.emit(OP_FkRow, kind, old, new, (plan, rowid))
+
+
+def emit_drop(b, conn, table):
+    """DROP TABLE with foreign keys on: if other tables reference it, delete every row first
+    (running the actions), as sqlite3FkDropTable does."""
+    if not conn.foreign_keys_pragma:
+        return
+    name = table.name.lower()
+    if not any(fk.table.lower() == name for t in conn.schema.tables.values() if t is not table
+               for _, fk in t.foreign_keys):
+        return
+    # The implicit DELETE fires no user triggers of the table (sqlite3FkDropTable sets
+    # disableTriggers); the actions' own statements, compiled when they run, still do.
+    schema = conn.schema
+    triggers = schema.triggers
+    conn.fk_lenient = True
+    schema.triggers = {}
+    try:
+        program = conn.compile("DELETE FROM " + _quote(table.name))
+    finally:
+        conn.fk_lenient = False
+        schema.triggers = triggers
+    b.fk_check = True
+    b.emit(OP_FkRow, FK_DROP, 0, 0, (program, 0))
+
+
+def referenced(conn, table):
+    """True if DELETE without WHERE must go row by row (foreign keys concern ``table``)."""
+    return fk_plan(conn, table) is not None
+
+
+# ---------------------------------------------------------------- pragmas
+
+def foreign_key_list(conn, name):
+    """PRAGMA foreign_key_list(T) rows: id, seq, table, from, to, on_update, on_delete, match."""
+    table = conn.schema.tables.get((name or "").lower())
+    if table is None:
+        return []
+    rows = []
+    for fid, (cols, fk) in enumerate(reversed(table.foreign_keys)):
+        for seq, c in enumerate(cols):
+            to = fk.columns[seq] if fk.columns and seq < len(fk.columns) else None
+            rows.append((fid, seq, fk.table, table.columns[c].name, to, fk.on_update or "NO ACTION",
+                         fk.on_delete or "NO ACTION", "NONE"))
+    return rows
+
+
+def translate_fk_pragma(b, conn, name, value):
+    """PRAGMA foreign_key_list(T) / foreign_key_check[(T)] / defer_foreign_keys; False if not one."""
+    from limbodb.translate.pragma import _one, _rows, _runtime, _int_arg
+    if name == "foreign_key_list":
+        b.read = True
+        _rows(b, ["id", "seq", "table", "from", "to", "on_update", "on_delete", "match"],
+              foreign_key_list(conn, value if isinstance(value, str) else None))
+    elif name == "foreign_key_check":
+        b.read = True
+        if isinstance(value, str):
+            tables = [conn.schema.table(value)]
+        else:
+            tables = [t for t in conn.schema.tables.values() if t.foreign_keys]
+        plans = []
+        for t in tables:
+            if t.without_rowid and t.foreign_keys:
+                raise NotSupportedError("foreign keys on WITHOUT ROWID tables are not supported")
+            keys = [(fid, cols, parent_key(conn, t, fk, len(cols)), fk.table)
+                    for fid, (cols, fk) in enumerate(reversed(t.foreign_keys))]
+            plans.append((t, keys))
+        b.column_names = ["table", "rowid", "parent", "fkid"]
+        b.column_decltypes = [None] * 4
+        first = b.alloc_reg(4)
+        b.emit(OP_FkRow, FK_CHECK, 0, first, (plans, 0))
+    elif name == "defer_foreign_keys":
+        if value is None:
+            _one(b, name, _runtime(b, name, lambda c: c.defer_foreign_keys))
+        else:
+            _runtime(b, name, lambda c, v: setattr(c, "defer_foreign_keys", v), _int_arg(value, name))
+    elif name == "foreign_keys" and value is not None:
+        _runtime(b, name, set_foreign_keys, _int_arg(value, name))
+    else:
+        return False
+    return True
+
+
+def set_foreign_keys(conn, on):
+    """PRAGMA foreign_keys=N: ignored inside a transaction, as in SQLite; prepared statements
+    are rebuilt (their foreign key code depends on it)."""
+    if not conn.autocommit:
+        return None
+    on = 1 if on else 0
+    if on != conn.foreign_keys_pragma:
+        conn.foreign_keys_pragma = on
+        conn._clear_cache()
+        conn.schema_generation += 1
+    return None

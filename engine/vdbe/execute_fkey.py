@@ -1,0 +1,317 @@
+"""Foreign keys at run time: OP_FkRow (per written row) and OP_FkCheck (statement end).
+
+Counting follows SQLite: a violation created adds one to a counter, one resolved
+subtracts one (only while that counter is nonzero). Immediate constraints count per
+statement, in the top-level VM's ``state["fk"]`` (actions run as nested statements
+add to it too); deferred ones (DEFERRABLE INITIALLY DEFERRED, or PRAGMA
+defer_foreign_keys) count in ``conn.fk_deferred`` until COMMIT. Removing a parent
+key adds the matching child rows; CASCADE, SET NULL and SET DEFAULT then change those
+rows through nested DELETE/UPDATE programs, whose own checks subtract them again;
+RESTRICT fails at once. Lookups run as generators over B-tree cursors (re-entrant:
+the VM resumes the generator after each wait). Mirrors sqlite src/fkey.c and the
+FkCounter/FkIfZero/FkCheck opcodes of src/vdbe.c.
+"""
+
+from limbodb.errors import BusyError, IntegrityError, SQLITE_CONSTRAINT_FOREIGNKEY, SQLITE_CONSTRAINT_TRIGGER
+from limbodb.io.completion import IO as IOM
+from limbodb.storage.btree import SEEK_EQ, SEEK_GE, BTreeCursor
+from limbodb.storage.record import compare_values
+from limbodb.vdbe.program import DONE, EXIT_IO, EXIT_ROW, IO, ROW
+from limbodb.vdbe.value import AFF_INTEGER, apply_affinity
+
+_MSG = "FOREIGN KEY constraint failed"
+
+# OP_FkRow P1: what happened to the row (or the whole-table work of DROP and the pragma).
+FK_INSERT = 1
+FK_DELETE = 2
+FK_UPDATE = 3
+FK_DROP = 4
+FK_CHECK = 5
+
+# ON DELETE / ON UPDATE actions (sqliteInt.h OE_* spelled out).
+ACT_NONE = 0
+ACT_RESTRICT = 1
+ACT_SET_NULL = 2
+ACT_SET_DEFAULT = 3
+ACT_CASCADE = 4
+
+
+def fk_error(code=SQLITE_CONSTRAINT_FOREIGNKEY):
+    return IntegrityError(_MSG, code)
+
+
+def _call(fn, *args):
+    """Generator: call re-entrant ``fn`` until it returns, yielding each IO to wait for."""
+    while True:
+        r = fn(*args)
+        if r.__class__ is not IOM:
+            return r
+        yield r
+
+
+def _top(vm):
+    """The statement's top-level VM (actions run nested VMs that count into it)."""
+    return vm.state.get("fk_top", vm)
+
+
+def _bump(vm, deferred, n):
+    conn = vm.conn
+    if deferred or conn.defer_foreign_keys:
+        conn.fk_deferred += n
+    else:
+        st = _top(vm).state
+        st["fk"] = st.get("fk", 0) + n
+
+
+def _counter(vm, deferred):
+    conn = vm.conn
+    if deferred or conn.defer_foreign_keys:
+        return conn.fk_deferred
+    return _top(vm).state.get("fk", 0)
+
+
+def _same(a, b):
+    return all(x is None and y is None or x is not None and y is not None and compare_values(x, y) == 0
+               for x, y in zip(a, b))
+
+
+def _parent_exists(pager, key, vals):
+    """Generator: True if the parent row with key ``vals`` (no NULLs) exists."""
+    if key.index is None:
+        v = apply_affinity(vals[0], AFF_INTEGER)
+        if v.__class__ is float and abs(v) < 2 ** 63 and v == int(v):
+            v = int(v)
+        if v.__class__ is not int:
+            return False
+        cur = BTreeCursor(pager, key.table.root)
+        return (yield from _call(cur.seek, v, SEEK_EQ))
+    affs = key.affinities
+    probe = [apply_affinity(vals[j], affs[j]) for j in key.order]
+    cur = BTreeCursor(pager, key.index.root, key.index.key_info())
+    return (yield from _call(cur.seek, probe, SEEK_EQ))
+
+
+def _children(pager, ref, vals, skip_rowid=None):
+    """Generator: how many rows of ``ref.child`` reference the parent key ``vals``."""
+    child = ref.child
+    cols = ref.child_cols
+    ipk = child.rowid_alias
+    probe = [apply_affinity(v, child.columns[c].affinity) for v, c in zip(vals, cols)]
+    colls = ref.key.collations
+    n = 0
+    idx = ref.child_index
+    if idx is not None:
+        cur = BTreeCursor(pager, idx.root, idx.key_info())
+        ok = yield from _call(cur.seek, probe, SEEK_GE)
+        while ok:
+            rec = yield from _call(cur.record)
+            if any(compare_values(rec.column(k), probe[k], colls[k]) != 0 for k in range(len(cols))):
+                break
+            if cur.rowid() != skip_rowid:
+                n += 1
+            ok = yield from _call(cur.next)
+        return n
+    cur = BTreeCursor(pager, child.root)
+    ok = yield from _call(cur.first)
+    while ok:
+        rowid = cur.rowid()
+        rec = yield from _call(cur.record)
+        for k, c in enumerate(cols):
+            v = rowid if c == ipk else rec.column(c)
+            if v is None or compare_values(v, probe[k], colls[k]) != 0:
+                break
+        else:
+            if rowid != skip_rowid:
+                n += 1
+        ok = yield from _call(cur.next)
+    return n
+
+
+def _run_nested(vm, program, params):
+    """Generator: run ``program`` as part of this statement; returns its rows."""
+    conn = vm.conn
+    nested = program.new_vm(conn)
+    nested.state["fk_top"] = _top(vm)
+    for i, v in enumerate(params, 1):
+        nested.bind(i, v)
+    rows = []
+    while True:
+        # A nested statement never ends the transaction: it runs as if inside BEGIN.
+        saved = conn.autocommit
+        conn.autocommit = False
+        try:
+            r = nested.step()
+        finally:
+            conn.autocommit = saved
+        if r == ROW:
+            rows.append(nested.row)
+        elif r == IO:
+            yield IOM(nested.completion)
+        elif r == DONE:
+            return rows
+        else:
+            # BUSY: cannot happen inside the write transaction this statement holds.
+            raise BusyError()
+
+
+def _action_program(vm, ref, update, cache):
+    k = (id(ref), update)
+    prog = cache.get(k)
+    if prog is None:
+        prog = cache[k] = vm.conn.compile(ref.sql_update if update else ref.sql_delete)
+    return prog
+
+
+def _row_gen(vm, plan, kind, old, new, rowid, cache):
+    """Generator: every foreign key check and action for one written row."""
+    conn = vm.conn
+    pager = conn.pager
+    if "fk" not in _top(vm).state and "fk_top" not in vm.state:
+        vm.state["fk"] = 0
+        if conn.autocommit:
+            conn.fk_deferred = 0
+    for fk in plan.children:
+        cols = fk.cols
+        ov = [old[c] for c in cols] if old is not None else None
+        nv = [new[c] for c in cols] if new is not None else None
+        if ov is not None and nv is not None and _same(ov, nv):
+            continue
+        if ov is not None and None not in ov and _counter(vm, fk.deferred):
+            if not (yield from _parent_exists(pager, fk.parent, ov)):
+                _bump(vm, fk.deferred, -1)
+        if nv is not None and None not in nv:
+            if not (yield from _parent_exists(pager, fk.parent, nv)):
+                _bump(vm, fk.deferred, 1)
+    for ref in plan.parents:
+        cols = ref.key.cols
+        ov = [old[c] for c in cols] if old is not None else None
+        nv = [new[c] for c in cols] if new is not None else None
+        if ov is not None and nv is not None and _same(ov, nv):
+            continue
+        same_table = ref.child is plan.table
+        if nv is not None and None not in nv and _counter(vm, ref.deferred):
+            n = yield from _children(pager, ref, nv)
+            if n:
+                _bump(vm, ref.deferred, -n)
+        if ov is None or None in ov:
+            continue
+        update = nv is not None
+        action = ref.on_update if update else ref.on_delete
+        n = yield from _children(pager, ref, ov, rowid if same_table else None)
+        if not n:
+            continue
+        if action == ACT_RESTRICT and not conn.defer_foreign_keys:
+            # SQLite raises it from a generated trigger, hence the trigger's extended code.
+            raise fk_error(SQLITE_CONSTRAINT_TRIGGER)
+        _bump(vm, ref.deferred, n)
+        if action == ACT_NONE or action == ACT_RESTRICT:
+            continue
+        params = list(ov)
+        if action == ACT_CASCADE and update:
+            params += nv
+        elif action == ACT_SET_DEFAULT:
+            params += (yield from _run_nested(vm, ref.defaults, ()))[0]
+        yield from _run_nested(vm, _action_program(vm, ref, update, cache), params)
+
+
+def _drop_gen(vm, program):
+    """Generator: DROP TABLE's implicit DELETE FROM (``program``), running the actions."""
+    yield from _run_nested(vm, program, ())
+    return None
+
+
+def _check_gen(vm, plans, rows):
+    """Generator: PRAGMA foreign_key_check rows (table, rowid, parent, fkid) into ``rows``."""
+    pager = vm.conn.pager
+    for table, keys in plans:
+        ipk = table.rowid_alias
+        cur = BTreeCursor(pager, table.root)
+        ok = yield from _call(cur.first)
+        while ok:
+            rowid = cur.rowid()
+            rec = yield from _call(cur.record)
+            for fid, cols, key, parent_name in keys:
+                vals = [rowid if c == ipk else rec.column(c) for c in cols]
+                if None in vals:
+                    continue
+                if key is None or not (yield from _parent_exists(pager, key, vals)):
+                    rows.append((table.name, rowid, parent_name, fid))
+            ok = yield from _call(cur.next)
+    return None
+
+
+def op_fkrow(vm, insn, pc):
+    """Opcode: FkRow P1 P2 P3 P4 *
+
+    limbodb's own: the foreign key work for one row of P4's FkPlan, after it was written:
+    P1 is FK_INSERT, FK_DELETE or FK_UPDATE; old row registers from P2, new from P3,
+    its rowid in P4's register. P1 FK_DROP runs P4's DELETE program (DROP TABLE's
+    implicit DELETE); P1 FK_CHECK returns PRAGMA foreign_key_check's rows from P3.. .
+    """
+    kind, p2, p3 = insn.p1, insn.p2, insn.p3
+    plan, rowid_reg = insn.p4
+    regs = vm.regs
+    nxt = pc + 1
+    key = ("fk", pc)
+    cache = {}
+
+    def make():
+        if kind == FK_DROP:
+            return _drop_gen(vm, plan)
+        if kind == FK_CHECK:
+            vm.state[("fkrows", pc)] = []
+            return _check_gen(vm, plan, vm.state[("fkrows", pc)])
+        n = plan.ncols
+        old = regs[p2:p2 + n] if p2 else None
+        new = regs[p3:p3 + n] if p3 else None
+        return _row_gen(vm, plan, kind, old, new, regs[rowid_reg] if rowid_reg else None, cache)
+
+    def run():
+        state = vm.state
+        gen = state.get(key)
+        if gen is None:
+            gen = state[key] = make()
+        if gen is not True:
+            try:
+                r = next(gen)
+            except StopIteration:
+                state[key] = True
+            except BaseException:
+                state.pop(key, None)
+                raise
+            else:
+                vm.completion = r.completion
+                vm.pc = pc
+                return EXIT_IO
+        rows = state.get(("fkrows", pc))
+        if rows:
+            regs[p3:p3 + 4] = rows.pop(0)
+            vm.row = tuple(regs[p3:p3 + 4])
+            vm.pc = pc
+            return EXIT_ROW
+        del state[key]
+        state.pop(("fkrows", pc), None)
+        return nxt
+    return run
+
+
+def op_fkcheck(vm, insn, pc):
+    """Opcode: FkCheck * * * * *
+
+    End of a statement that wrote rows with foreign keys on: fail with "FOREIGN KEY
+    constraint failed" if immediate violations remain, or (in autocommit mode, where
+    the statement is the transaction) deferred ones.
+    """
+    conn = vm.conn
+    nxt = pc + 1
+
+    def run():
+        if "fk_top" in vm.state:
+            return nxt
+        if vm.state.get("fk", 0) > 0:
+            raise fk_error()
+        if conn.autocommit and conn.fk_deferred > 0:
+            conn.fk_deferred = 0
+            raise fk_error()
+        return nxt
+    return run
