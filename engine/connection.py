@@ -17,10 +17,14 @@ Turso core/lib.rs (Connection).
 
 from collections import OrderedDict
 
-from limbodb.errors import OperationalError, ProgrammingError, SQLITE_READONLY
+from limbodb.errors import (
+    IntegrityError, OperationalError, ProgrammingError, SQLITE_CONSTRAINT_FOREIGNKEY, SQLITE_READONLY,
+)
 from limbodb.functions import FUNCTIONS
 from limbodb.io.completion import IO
 from limbodb.parser import parse_one
+from limbodb.attach import close_aux, end_aux, rollback_aux
+from limbodb.mvcc import DDL_MESSAGE, NOT_ENABLED_MESSAGE, MvccTx, mvcc_enabled
 from limbodb.schema import Schema
 from limbodb.statement import Statement
 from limbodb.storage import record
@@ -28,6 +32,7 @@ from limbodb.storage.btree import BTreeCursor
 from limbodb.storage.encryption import encryption_from_options
 from limbodb.storage.pager import Database, Pager
 from limbodb.translate import translate
+from limbodb.vdbe.execute_savepoint import open_pending
 
 # Prepared programs kept per connection (sqlite3's cached_statements default).
 DEFAULT_CACHE_SIZE = 128
@@ -95,6 +100,26 @@ class Connection:
         self.cache_size_pragma = -2000
         self.foreign_keys_pragma = 0
         self.busy_timeout = 0
+        # SAVEPOINTs of the open transaction, oldest first (vdbe/execute_savepoint.py), and
+        # the deferred foreign key violations it still owes (checked at COMMIT).
+        self.savepoints = []
+        self.fk_deferred = 0
+        self.defer_foreign_keys = 0
+        # Set while compiling DROP TABLE's implicit DELETE (translate/fkey.py).
+        self.fk_lenient = False
+        # Change data capture (translate/cdc.py): the PRAGMA's setting, and the id of the
+        # write transaction's changes (set by its first captured change, cleared when it ends).
+        self.cdc = None
+        self.cdc_txn_id = None
+        # MVCC (mvcc.py): the open write transaction's write set on an MVCC database (or the
+        # BEGIN CONCURRENT transaction's, from its snapshot on); ``_concurrent`` while one is open.
+        self.mvcc_tx = None
+        self._concurrent = False
+        # Databases by SQLite's index (db->aDb): 0 main (this connection), 1 temp (None until
+        # first used), 2+ attached; temp and attached ones are inner Connections (attach.py).
+        self.dbs = [self, None]
+        self.db_name = "main"
+        self.db_index = 0
         self._read_tx = False
         self._write_tx = False
         self._schema_stale = True
@@ -130,6 +155,10 @@ class Connection:
                 self._write_tx = False
             self._end_read()
             r = self.pager.close()
+            if r.__class__ is IO:
+                return r
+        if len(self.dbs) > 2 or self.dbs[1] is not None:
+            r = close_aux(self)
             if r.__class__ is IO:
                 return r
         self.closed = True
@@ -193,6 +222,9 @@ class Connection:
         """
         pager = self.pager
         if not self._read_tx:
+            if self._concurrent and self.mvcc_tx is None:
+                # Registered before the snapshot, so no commit after it goes unrecorded.
+                self.mvcc_tx = MvccTx(self, True)
             r = pager.begin_read_tx()
             if r.__class__ is IO:
                 return r
@@ -206,10 +238,14 @@ class Connection:
         if write and not self._write_tx:
             if self.readonly:
                 raise OperationalError("attempt to write a readonly database", SQLITE_READONLY)
-            r = pager.begin_write_tx()
+            r = pager.begin_write_tx(self._concurrent)
             if r.__class__ is IO:
                 return r
             self._write_tx = True
+            if self.mvcc_tx is None and mvcc_enabled(self):
+                self.mvcc_tx = MvccTx(self, False)
+            if self.savepoints:
+                open_pending(self)
         return None
 
     def statement_done(self, ok):
@@ -218,39 +254,65 @@ class Connection:
             return None
         if self._write_tx:
             if ok:
-                r = self.pager.commit()
+                r = self._commit_pager()
                 if r.__class__ is IO:
                     return r
                 self._committed()
             else:
                 self._rollback_pager()
             self._write_tx = False
+        if len(self.dbs) > 2 or self.dbs[1] is not None:
+            r = end_aux(self, ok)
+            if r.__class__ is IO:
+                return r
         if self._nrunning > 1:
             # Other statements of this connection are still reading: keep a snapshot for them.
             return self._keep_reading()
         self._end_read()
         return None
 
-    def set_autocommit(self, on, rollback=False):
-        """Re-entrant: OP_AutoCommit for BEGIN (on=False), COMMIT/END, and ROLLBACK (rollback=True)."""
+    def set_autocommit(self, on, rollback=False, concurrent=False):
+        """Re-entrant: OP_AutoCommit for BEGIN (on=False; ``concurrent`` for BEGIN CONCURRENT),
+        COMMIT/END, and ROLLBACK (rollback=True)."""
         if not on:
             if not self.autocommit:
                 raise OperationalError("cannot start a transaction within a transaction")
+            if concurrent:
+                if not mvcc_enabled(self):
+                    raise OperationalError(NOT_ENABLED_MESSAGE)
+                self._concurrent = True
             self.autocommit = False
             return None
         if self.autocommit:
             if rollback:
                 raise OperationalError("cannot rollback - no transaction is active")
             raise OperationalError("cannot commit - no transaction is active")
+        if not rollback and self.fk_deferred > 0:
+            raise IntegrityError("FOREIGN KEY constraint failed", SQLITE_CONSTRAINT_FOREIGNKEY)
         if self._write_tx:
             if rollback:
                 self._rollback_pager()
             else:
-                r = self.pager.commit()
+                try:
+                    r = self._commit_pager()
+                except OperationalError:
+                    if self.mvcc_tx is None or not self.mvcc_tx.concurrent:
+                        raise
+                    # A write-write conflict at COMMIT ends the transaction, as in Turso.
+                    self._rollback_pager()
+                    self._write_tx = False
+                    self._end_read()
+                    self.autocommit = True
+                    self._transaction_ended()
+                    raise
                 if r.__class__ is IO:
                     return r
                 self._committed()
             self._write_tx = False
+        if len(self.dbs) > 2 or self.dbs[1] is not None:
+            r = end_aux(self, not rollback)
+            if r.__class__ is IO:
+                return r
         if self._nrunning > 1:
             r = self._keep_reading()
             if r.__class__ is IO:
@@ -258,11 +320,14 @@ class Connection:
         else:
             self._end_read()
         self.autocommit = True
+        self._transaction_ended()
         return None
 
     def reload_schema(self):
         """Re-entrant: read sqlite_schema again (OP_ParseSchema, after DDL)."""
         if self._write_tx:
+            if self._concurrent:
+                raise OperationalError(DDL_MESSAGE)
             self._schema_changed_in_tx = True
         self._schema_stale = True
         return self._load_schema()
@@ -293,6 +358,8 @@ class Connection:
         if self.autocommit and self._write_tx and not ok:
             self._rollback_pager()
             self._write_tx = False
+        if self.autocommit and not ok and (len(self.dbs) > 2 or self.dbs[1] is not None):
+            rollback_aux(self)
         if self._nrunning == 0:
             self.interrupted = False
             if self.autocommit:
@@ -383,6 +450,8 @@ class Connection:
             st.phase = _LOAD_NEXT
 
     def _install_schema(self, schema):
+        if self.db_index:
+            schema.set_db(self.db_index)
         self.schema = schema
         self._schema_stale = False
         self.schema_generation += 1
@@ -392,10 +461,37 @@ class Connection:
         self._cache.clear()
         self._idle_vms.clear()
 
+    def _commit_pager(self):
+        """Re-entrant: commit the write transaction (through mvcc.py on an MVCC database)."""
+        tx = self.mvcc_tx
+        if tx is None:
+            return self.pager.commit()
+        if self._schema_changed_in_tx:
+            tx.unlogged = True
+        if tx.concurrent:
+            return tx.commit()
+        tx.state.publish(tx, self.db.commit_seq + 1)
+        return self.pager.commit()
+
+    def _release_mvcc(self):
+        tx = self.mvcc_tx
+        if tx is not None:
+            self.mvcc_tx = None
+            tx.state.release(tx)
+
+    def _transaction_ended(self):
+        self._concurrent = False
+        self._release_mvcc()
+        self.savepoints.clear()
+        self.fk_deferred = 0
+        self.defer_foreign_keys = 0
+
     def _committed(self):
         # Pager.commit ends the pager's whole transaction, the snapshot included.
         self._read_tx = False
+        self.cdc_txn_id = None
         self._schema_changed_in_tx = False
+        self._release_mvcc()
 
     def _keep_reading(self):
         """Re-entrant: take a fresh snapshot if the transaction ended under running statements."""
@@ -407,8 +503,10 @@ class Connection:
         return None
 
     def _rollback_pager(self):
+        self._release_mvcc()
         self.pager.rollback()
         self._read_tx = False
+        self.cdc_txn_id = None
         if self._schema_changed_in_tx:
             # The in-memory schema shows DDL that was just undone.
             self._schema_changed_in_tx = False

@@ -343,6 +343,16 @@ class Cursor:
         return out if any_conv else None
 
     def _bind(self, stmt, parameters):
+        cls = parameters.__class__
+        if cls is tuple or cls is list:
+            # The common case, values no adapter applies to, without building a new list.
+            no_adapt = _NO_ADAPT
+            for v in parameters:
+                if v.__class__ not in no_adapt:
+                    break
+            else:
+                stmt.bind(parameters)
+                return
         if isinstance(parameters, dict):
             params = {k: _adapt_param(v) for k, v in parameters.items()}
         elif hasattr(parameters, "__getitem__") and hasattr(parameters, "__len__"):

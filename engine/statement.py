@@ -119,7 +119,13 @@ class Statement:
                                        f"and there are {supplied} supplied.")
             slots = self.vm.params
             for i in range(n):
-                slots[i + 1] = check_value(params[i], i + 1)
+                v = params[i]
+                c = v.__class__
+                # check_value's common cases inline: this runs for every parameter of every execution.
+                if c is str or c is float or v is None or (c is int and _MIN_INT64 <= v <= _MAX_INT64):
+                    slots[i + 1] = v
+                else:
+                    slots[i + 1] = check_value(v, i + 1)
             return
         if not isinstance(params, dict):
             raise ProgrammingError("parameters are of unsupported type")

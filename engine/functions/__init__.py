@@ -34,7 +34,7 @@ Calling conventions (the VM's side of the contract):
   ("->>", 2). ``coalesce``, ``ifnull``, ``iif``, ``likely``, ``unlikely`` and
   ``likelihood`` are plain functions here; the code generator may inline them
   with short-circuit jumps as SQLite does.
-Modules: scalar, aggregate, printf, datetime, math, json, window.
+Modules: scalar, aggregate, printf, datetime, math, json, window, cdc.
 """
 
 import time
@@ -185,8 +185,8 @@ FUNCTIONS = FunctionRegistry()
 def _register_builtins():
     # Imported here, after SCALAR/AGGREGATE exist: the function modules import them
     # from this package (and limbodb.vdbe.value, whose package may be mid-import).
-    from limbodb.functions import aggregate, datetime, json, math, printf, scalar, window
-    for module in (scalar, aggregate, printf, datetime, math, json, window):
+    from limbodb.functions import aggregate, cdc, datetime, json, math, printf, scalar, window
+    for module in (scalar, aggregate, printf, datetime, math, json, window, cdc):
         module.register_all(FUNCTIONS)
 
 

@@ -18,7 +18,7 @@ from limbodb.errors import (
     invariant,
 )
 from limbodb.io.completion import IO, IOResult
-from limbodb.storage import freelist
+from limbodb.storage import freelist, savepoint
 from limbodb.storage.database import (
     CHECKPOINT_FULL, CHECKPOINT_PASSIVE, CHECKPOINT_RESTART, CHECKPOINT_TRUNCATE, Checkpoint,
     Database,
@@ -78,7 +78,7 @@ class Pager:
     __slots__ = ("db", "page_size", "usable_size", "cache_size", "cache", "_lru", "db_size",
                  "generation", "tx_state", "_mark", "_snap_seq", "_cache_gen", "_cache_max",
                  "_cache_seq", "_inflight", "_page1", "_tx_start_size", "_error", "_commit",
-                 "_checkpoint", "_closing", "_enc")
+                 "_checkpoint", "_closing", "_enc", "savepoints", "dirty_epoch")
 
     def __init__(self, db, cache_size=DEFAULT_CACHE_SIZE):
         invariant(db.opened, "Pager(db) needs an opened Database")
@@ -105,6 +105,10 @@ class Pager:
         self._checkpoint = None
         self._closing = None
         self._enc = db.encryption
+        # Open savepoints of the write transaction, oldest first (storage/savepoint.py);
+        # a dirty page whose ``dirty`` equals ``dirty_epoch`` was already recorded.
+        self.savepoints = []
+        self.dirty_epoch = 1
 
     # --- snapshots ----------------------------------------------------------------------------
 
@@ -146,17 +150,25 @@ class Pager:
         self._end_tx()
 
     def _end_tx(self):
+        self.savepoints.clear()
         self.db.readers.pop(self, None)
         if self.db.writer is self:
             self.db.writer = None
         self._page1 = None
         self.tx_state = TX_NONE
 
-    def begin_write_tx(self) -> IOResult[None]:
+    @property
+    def snapshot_seq(self):
+        """The Database's commit_seq when this pager's snapshot was taken."""
+        return self._snap_seq
+
+    def begin_write_tx(self, concurrent=False) -> IOResult[None]:
         """Re-entrant: become the Database's writer on top of a current snapshot.
 
         Raises BusyError when another connection writes, BusyError(SQLITE_BUSY_SNAPSHOT)
-        when this connection's snapshot is older than the last commit.
+        when this connection's snapshot is older than the last commit. ``concurrent``
+        (BEGIN CONCURRENT, limbodb/mvcc.py): write private pages on this snapshot, however
+        old, without the writer lock; the MVCC commit takes the lock.
         """
         if self.tx_state == TX_WRITE:
             return None
@@ -166,14 +178,16 @@ class Pager:
         if r is not None:
             return r
         db = self.db
-        if db.writer is not None and db.writer is not self:
-            raise BusyError()
-        if self._snap_seq != db.commit_seq:
-            raise BusyError("database is locked", SQLITE_BUSY_SNAPSHOT)
+        if not concurrent:
+            if db.writer is not None and db.writer is not self:
+                raise BusyError()
+            if self._snap_seq != db.commit_seq:
+                raise BusyError("database is locked", SQLITE_BUSY_SNAPSHOT)
         if self.db_size and self.header_field("largest_root_page"):
             # Writing would need the pointer-map pages limbodb does not maintain.
             raise NotSupportedError("auto-vacuum databases are read-only in limbodb")
-        db.writer = self
+        if not concurrent:
+            db.writer = self
         self.tx_state = TX_WRITE
         self._tx_start_size = self.db_size
         if self.db_size == 0:
@@ -263,12 +277,31 @@ class Pager:
 
     def mark_dirty(self, page):
         """Declare that ``page.data`` is about to change (write transaction only)."""
-        if page.dirty:
+        if page.dirty == self.dirty_epoch:
             return
         if self._error is not None:
             raise self._error
         invariant(self.tx_state == TX_WRITE, "mark_dirty outside a write transaction")
-        self.cache.make_dirty(page)
+        if self.savepoints:
+            savepoint.record(self, page)
+        if not page.dirty:
+            self.cache.make_dirty(page)
+        page.dirty = self.dirty_epoch
+
+    # --- savepoints (storage/savepoint.py) -----------------------------------------------------
+
+    def open_savepoint(self):
+        """A new savepoint of the write transaction; returns its handle."""
+        invariant(self.tx_state == TX_WRITE, "savepoint outside a write transaction")
+        return savepoint.open_savepoint(self)
+
+    def rollback_to_savepoint(self, sp):
+        """Undo the changes made since ``sp`` opened; ``sp`` stays open."""
+        savepoint.rollback_to(self, sp)
+
+    def release_savepoint(self, sp):
+        """Close ``sp`` and every newer savepoint, keeping their changes."""
+        savepoint.release(self, sp)
 
     def allocate_page(self) -> IOResult[Page]:
         """Re-entrant: a zeroed dirty page, reusing the freelist first."""

@@ -20,15 +20,20 @@ _HANDLERS = {
     ast.CreateTable: ("schema", "translate_create_table"),
     ast.CreateIndex: ("schema", "translate_create_index"),
     ast.CreateView: ("schema", "translate_create_view"),
+    ast.CreateTrigger: ("trigger", "translate_create_trigger"),
     ast.Drop: ("schema", "translate_drop"),
     ast.Begin: ("transaction", "translate_begin"),
     ast.Commit: ("transaction", "translate_commit"),
     ast.Rollback: ("transaction", "translate_rollback"),
+    ast.Savepoint: ("savepoint", "translate_savepoint"),
+    ast.Release: ("savepoint", "translate_release"),
     ast.Pragma: ("pragma", "translate_pragma"),
     ast.AlterTable: ("alter", "translate_alter_table"),
     ast.Vacuum: ("vacuum", "translate_vacuum"),
     ast.Analyze: ("analyze", "translate_analyze"),
     ast.Reindex: ("analyze", "translate_reindex"),
+    ast.Attach: ("attach", "translate_attach"),
+    ast.Detach: ("attach", "translate_detach"),
 }
 
 

@@ -23,6 +23,7 @@ from limbodb.parser.tokens import (
     TK_SEMI, TK_STRING, TK_TABLE, TK_UNIQUE, TK_UPDATE, TK_USING, TK_VALUES, TK_WHERE,
 )
 from limbodb.schema import HIDDEN_STORED, build_table
+from limbodb.translate import cdc
 from limbodb.translate.expr import Source
 from limbodb.translate.schema import _ddl_builder, _finish_ddl
 from limbodb.translate.without_rowid import pk_index
@@ -254,8 +255,9 @@ def _schema_objects(s):
     return out
 
 
-def _rewrite_rows(b, cur, edits):
-    """Rewrite sqlite_schema rows: ``edits`` maps a lowercased name to (name, tbl_name, sql)."""
+def _rewrite_rows(b, cur, edits, before_write=None):
+    """Rewrite sqlite_schema rows: ``edits`` maps a lowercased name to (name, tbl_name, sql);
+    ``before_write(b, cur, first, rowid)`` emits code run before each rewrite (change data capture)."""
     if not edits:
         return
     name_reg = b.alloc_reg()
@@ -282,6 +284,8 @@ def _rewrite_rows(b, cur, edits):
             b.emit(OP_String8, 0, first + 4, 0, new_sql)
         b.emit(OP_MakeRecord, first, 5, rec)
         b.emit(OP_Rowid, cur, rowid)
+        if before_write is not None:
+            before_write(b, cur, first, rowid)
         b.emit(OP_Insert, cur, rec, rowid)
         b.emit(OP_Goto, 0, nxt)
         b.resolve(skip)
@@ -487,7 +491,8 @@ def _add_column(stmt, conn, table):
             _error_if_not_empty(b, table, "Cannot add a NOT NULL column with default value NULL")
         if dflt is not None and not _is_constant(dflt):
             _error_if_not_empty(b, table, "Cannot add a column with non-constant default")
-    _rewrite_rows(b, cur, {table.name.lower(): (table.name, table.name, new_sql)})
+    _rewrite_rows(b, cur, {table.name.lower(): (table.name, table.name, new_sql)},
+                  cdc.schema_update_hook(cdc.capture(b, cdc.SCHEMA_TABLE), stmt.sql.rstrip(SPACES + ";")))
     return _finish_ddl(b, conn)
 
 
@@ -541,7 +546,8 @@ def _drop_column(stmt, conn, table):
         ref = f"{qual}.{tok[1]}" if qual else tok[1]
         raise OperationalError(f"error in {kind} {name} after drop column: no such column: {ref}")
     b, cur = _ddl_builder(conn)
-    _rewrite_rows(b, cur, {ltab: (table.name, table.name, new_sql)})
+    _rewrite_rows(b, cur, {ltab: (table.name, table.name, new_sql)},
+                  cdc.schema_update_hook(cdc.capture(b, cdc.SCHEMA_TABLE), stmt.sql.rstrip(SPACES + ";")))
     _rewrite_table_rows(b, table, i)
     return _finish_ddl(b, conn)
 

@@ -10,8 +10,17 @@ Mirrors sqlite src/vdbeaux.c (sqlite3VdbeAddOp*, labels) and Turso
 core/translate/emitter.rs.
 """
 
-from limbodb.vdbe.insn import OP_Goto, OP_Halt, OP_Init, OP_InitCoroutine, OP_Jump, OP_Transaction, Insn
+from limbodb.vdbe.insn import OP_FkCheck, OP_Goto, OP_Halt, OP_Init, OP_InitCoroutine, OP_Jump, OP_Transaction, Insn
+from limbodb.vdbe.insn import (
+    OP_Clear, OP_CreateBtree, OP_Destroy, OP_IntegrityCk, OP_OpenRead, OP_OpenWrite, OP_Pagecount, OP_ParseSchema,
+    OP_ReadCookie, OP_SetCookie,
+)
 from limbodb.vdbe.program import Program
+
+# Opcodes naming a database (temp/attached when nonzero) in P3, or in P1.
+_DB_IN_P3 = frozenset((OP_OpenRead, OP_OpenWrite, OP_Destroy))
+_DB_IN_P1 = frozenset((OP_CreateBtree, OP_SetCookie, OP_ReadCookie, OP_ParseSchema, OP_Pagecount, OP_IntegrityCk))
+_DB_READ_P1 = frozenset((OP_ReadCookie, OP_Pagecount, OP_IntegrityCk))
 
 
 class ProgramBuilder:
@@ -19,7 +28,8 @@ class ProgramBuilder:
 
     __slots__ = ("insns", "nregs", "ncursors", "labels", "conn", "schema", "write", "read",
                  "counts_changes", "column_names", "column_decltypes", "param_count", "param_names",
-                 "plan", "plan_parent", "nsubqueries", "prologue", "constants", "_init_label")
+                 "plan", "plan_parent", "nsubqueries", "prologue", "constants", "_init_label",
+                 "fk_check", "cdc")
 
     def __init__(self, conn):
         self.conn = conn
@@ -45,6 +55,10 @@ class ProgramBuilder:
         self.prologue = []
         self.constants = {}
         self._init_label = self.new_label()
+        # Rows with foreign keys were written: end with OP_FkCheck (translate/fkey.py).
+        self.fk_check = False
+        # Change data capture of this program (translate/cdc.py CdcWriter), or None.
+        self.cdc = None
         self.emit(OP_Init, 0, self._init_label)
 
     # ---------------------------------------------------------------- emitting
@@ -101,12 +115,37 @@ class ProgramBuilder:
 
     # ---------------------------------------------------------------- finishing
 
+    def _aux_transactions(self):
+        """OP_Transaction for each temp or attached database the program touches (SQLite's
+        sqlite3CodeVerifySchema/BeginWriteOperation), found from the database operands."""
+        used = {}
+        for insn in self.insns:
+            op = insn.opcode
+            if op in _DB_IN_P3:
+                db, write = insn.p3, op != OP_OpenRead
+            elif op in _DB_IN_P1:
+                db, write = insn.p1, op not in _DB_READ_P1
+            elif op == OP_Clear:
+                db, write = insn.p2, True
+            else:
+                continue
+            if db:
+                used[db] = used.get(db, False) or write
+        for db in sorted(used):
+            self.emit(OP_Transaction, db, 1 if used[db] else 0, self.conn.dbs[db].schema.cookie)
+
     def finish(self, readonly=None):
         """Close with Halt and the transaction prologue; patch labels; return the Program."""
+        if self.cdc is not None:
+            self.cdc.finish(self)
+        if self.fk_check:
+            self.emit(OP_FkCheck)
         self.emit(OP_Halt)
         self.resolve(self._init_label)
         if self.read or self.write:
             self.emit(OP_Transaction, 0, 1 if self.write else 0, self.schema.cookie)
+        if len(self.conn.dbs) > 2 or self.conn.dbs[1] is not None:
+            self._aux_transactions()
         self.insns.extend(self.prologue)
         self.emit(OP_Goto, 0, 1)
         labels = self.labels

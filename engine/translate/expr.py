@@ -548,7 +548,8 @@ def _star(b, scope, e, target):
 
 
 def _raise(b, scope, e, target):
-    raise OperationalError("RAISE() may only be used within a trigger-program")
+    from limbodb.translate.trigger import code_raise
+    code_raise(b, scope, e, target)
 
 
 _CODERS = {

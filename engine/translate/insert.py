@@ -15,19 +15,23 @@ the table being written. Mirrors sqlite src/insert.c (sqlite3Insert,
 sqlite3GenerateConstraintChecks, sqlite3CompleteInsertion) and upsert.c.
 """
 
+from limbodb.attach import db_of
 from limbodb.errors import (
     OperationalError, SQLITE_CONSTRAINT_CHECK, SQLITE_CONSTRAINT_NOTNULL, SQLITE_CONSTRAINT_PRIMARYKEY,
     SQLITE_CONSTRAINT_UNIQUE,
 )
 from limbodb.parser import ast
+from limbodb.translate import cdc, fkey, index_keys, trigger
+from limbodb.translate.attach import dml_is_view, dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import Scope, Source, code_expr, code_if_false, code_if_true, walk
 from limbodb.translate.select import compile_select
 from limbodb.vdbe.insn import (
-    OE_ABORT, OE_FAIL, OE_IGNORE, OE_REPLACE, OE_ROLLBACK, OP_Affinity, OP_Column, OP_Copy,
-    OP_Delete, OP_Eq, OP_Goto, OP_Halt, OP_IdxDelete, OP_IdxInsert, OP_IdxRowid, OP_Insert, OP_IsNull,
-    OP_Integer, OP_MakeRecord, OP_MemMax, OP_MustBeInt, OP_Ne, OP_NewRowid, OP_Next, OP_NoConflict, OP_NotExists, OP_NotNull,
-    OP_Null, OP_OpenEphemeral, OP_OpenWrite, OP_ResultRow, OP_Rewind, OP_Rowid, OP_String8, OPFLAG_LASTROWID, OPFLAG_NCHANGE,
+    MAKERECORD_UNPACKED, OE_ABORT, OE_FAIL, OE_IGNORE, OE_REPLACE, OE_ROLLBACK, OP_Affinity,
+    OP_Column, OP_Copy, OP_Delete, OP_Eq, OP_Goto, OP_Halt, OP_IdxDelete, OP_IdxInsert, OP_IdxRowid,
+    OP_Insert, OP_IsNull, OP_Integer, OP_MakeRecord, OP_MemMax, OP_MustBeInt, OP_Ne, OP_NewRowid,
+    OP_Next, OP_NoConflict, OP_NotExists, OP_NotNull, OP_Null, OP_OpenEphemeral, OP_OpenWrite,
+    OP_ResultRow, OP_Rewind, OP_Rowid, OP_String8, OPFLAG_LASTROWID, OPFLAG_NCHANGE,
 )
 
 _OE = {None: None, "ROLLBACK": OE_ROLLBACK, "ABORT": OE_ABORT, "FAIL": OE_FAIL, "IGNORE": OE_IGNORE,
@@ -44,12 +48,13 @@ class TableWriter:
         self.cursor = b.alloc_cursor()
         self.index_cursors = []
         b.write = True
-        b.emit(OP_OpenWrite, self.cursor, table.root, 0, len(table.columns), 0, table.name)
+        b.emit(OP_OpenWrite, self.cursor, table.root, table.db, len(table.columns), 0, table.name)
         for idx in table.indexes:
             c = b.alloc_cursor()
-            b.emit(OP_OpenWrite, c, idx.root, 0, idx.key_info(), 0, idx.name)
+            b.emit(OP_OpenWrite, c, idx.root, table.db, idx.key_info(), 0, idx.name)
             self.index_cursors.append(c)
         self.source = Source.for_table(table, table.name, self.cursor)
+        self.cdc = cdc.capture(b, table.name)
 
     def action(self, own):
         if self.or_conflict is not None:
@@ -120,6 +125,7 @@ class TableWriter:
             key = self._index_key(idx, first, rowid)
             n = len(idx.columns)
             ok = b.new_label()
+            index_keys.skip_unless_indexed(b, self.source, idx, first, rowid, ok)
             b.emit(OP_NoConflict, c, ok, key, n)
             other = b.alloc_reg()
             b.emit(OP_IdxRowid, c, other)
@@ -132,9 +138,8 @@ class TableWriter:
             elif act == OE_REPLACE:
                 self.delete_current(rowid_reg=other)
             else:
-                cols = ", ".join(f"{t.name}.{t.columns[ic.col].name}" for ic in idx.columns)
                 code = SQLITE_CONSTRAINT_PRIMARYKEY if idx.origin == "pk" else SQLITE_CONSTRAINT_UNIQUE
-                b.emit(OP_Halt, code, act, 0, f"UNIQUE constraint failed: {cols}")
+                b.emit(OP_Halt, code, act, 0, index_keys.unique_failed_message(t, idx))
             b.resolve(ok)
 
     def _row_scope(self, first, rowid):
@@ -154,6 +159,8 @@ class TableWriter:
     def _index_key(self, idx, first, rowid):
         """Registers holding idx's key columns then the rowid."""
         b = self.b
+        if index_keys.has_expressions(idx):
+            return index_keys.emit_key(b, self.source, idx, first, rowid)
         n = len(idx.columns)
         key = b.alloc_reg(n + 1)
         for k, ic in enumerate(idx.columns):
@@ -169,10 +176,13 @@ class TableWriter:
         for idx, c in zip(self.table.indexes, self.index_cursors):
             if indexes is not None and idx not in indexes:
                 continue
+            skip = b.new_label()
+            index_keys.skip_unless_indexed(b, self.source, idx, first, rowid, skip)
             key = self._index_key(idx, first, rowid)
             rec = b.alloc_reg()
             b.emit(OP_MakeRecord, key, len(idx.columns) + 1, rec)
             b.emit(OP_IdxInsert, c, rec)
+            b.resolve(skip)
 
     def write(self, first, rowid, flags):
         """Insert the record of ``first..`` under ``rowid`` (the IPK column stored as NULL)."""
@@ -181,29 +191,32 @@ class TableWriter:
         rec = b.alloc_reg()
         ipk = self.table.rowid_alias
         if ipk is not None:
-            saved = b.alloc_reg()
-            b.emit(OP_Copy, first + ipk, saved)
+            # The IPK column holds the rowid: restore it from ``rowid`` rather than a saved copy.
             b.emit(OP_Null, 0, first + ipk)
             b.emit(OP_MakeRecord, first, n, rec)
-            b.emit(OP_Copy, saved, first + ipk)
+            b.emit(OP_Copy, rowid, first + ipk)
         else:
             b.emit(OP_MakeRecord, first, n, rec)
         b.emit(OP_Insert, self.cursor, rec, rowid, self.table.name, flags)
 
     def read_row(self, first):
-        """Load the current row's columns into ``first..`` (the IPK column gets the rowid)."""
+        """Load the current row's columns into ``first..`` (the IPK column gets the rowid; a row
+        written before ALTER TABLE ADD COLUMN gets the added columns' defaults)."""
         b = self.b
+        defaults = self.source.col_defaults
         for i in range(len(self.table.columns)):
             if i == self.table.rowid_alias:
                 b.emit(OP_Rowid, self.cursor, first + i)
             else:
-                b.emit(OP_Column, self.cursor, i, first + i)
+                b.emit(OP_Column, self.cursor, i, first + i, defaults[i] if defaults is not None else None)
 
-    def delete_current(self, rowid_reg, count=False):
-        """Delete the row ``rowid_reg`` and its index entries (cursor repositioned on it)."""
+    def delete_current(self, rowid_reg, count=False, seek=True):
+        """Delete the row ``rowid_reg`` and its index entries (cursor repositioned on it unless
+        ``seek`` is False: the caller's cursor is already there)."""
         b = self.b
         gone = b.new_label()
-        b.emit(OP_NotExists, self.cursor, gone, rowid_reg)
+        if seek:
+            b.emit(OP_NotExists, self.cursor, gone, rowid_reg)
         n = len(self.table.columns)
         old = b.alloc_reg(n)
         self.read_row(old)
@@ -211,6 +224,9 @@ class TableWriter:
             key = self._index_key(idx, old, rowid_reg)
             b.emit(OP_IdxDelete, c, key, len(idx.columns) + 1)
         b.emit(OP_Delete, self.cursor, 0, 0, self.table.name, OPFLAG_NCHANGE if count else 0)
+        if self.cdc is not None:
+            self.cdc.delete(b, self.table.name, rowid_reg, old, n)
+        fkey.emit_row(b, fkey.fk_plan(b.conn, self.table), fkey.FK_DELETE, old, 0, rowid_reg)
         b.resolve(gone)
 
 
@@ -242,11 +258,12 @@ def row_scope(source, exprs, first, rowid, extra=None):
     return scope
 
 
-def emit_row_update(b, w, old_rid, sets, rowid_expr, where, skip, extra=None):
+def emit_row_update(b, w, old_rid, sets, rowid_expr, where, skip, extra=None, fire=None):
     """Rewrite the row ``old_rid`` (cursor already on it): SET ``sets`` {col: expr}, if ``where``.
 
     Returns (new row registers, new rowid register) for RETURNING. ``extra``
-    gives other qualifiers' registers (``excluded`` of an upsert).
+    gives other qualifiers' registers (``excluded`` of an upsert); ``fire``
+    the UPDATE triggers (trigger.Firing) or None.
     """
     table = w.table
     n = len(table.columns)
@@ -275,12 +292,19 @@ def emit_row_update(b, w, old_rid, sets, rowid_expr, where, skip, extra=None):
     w.affinity(new)
     if ipk is not None:
         b.emit(OP_Copy, new_rid, new + ipk)
+    if fire is not None:
+        fire.before_update(b, w, old, old_rid, new, new_rid, sets, skip)
     # Only indexes over a changed column need new entries (all of them if the rowid may change).
     rowid_may_change = (ipk is not None and ipk in sets) or rowid_expr is not None
     changed = [idx for idx in table.indexes
-               if rowid_may_change or any(ic.col in sets for ic in idx.columns)]
+               if rowid_may_change or any(ic.col in sets for ic in idx.columns)
+               or index_keys.reads_any(table, idx, sets)]
     w.check(new, new_rid, skip, old_rowid=old_rid, indexes=changed)
-    b.emit(OP_NotExists, w.cursor, skip, old_rid)
+    # The checks move the table cursor only when the rowid changes or a REPLACE deletes a row;
+    # triggers may change the table: then seek the row again.
+    if rowid_may_change or fire is not None or any(
+            idx.unique and w.action(idx.on_conflict) == OE_REPLACE for idx in changed):
+        b.emit(OP_NotExists, w.cursor, skip, old_rid)
     for idx, c in zip(table.indexes, w.index_cursors):
         if idx in changed:
             key = w._index_key(idx, old, old_rid)
@@ -292,6 +316,11 @@ def emit_row_update(b, w, old_rid, sets, rowid_expr, where, skip, extra=None):
         b.resolve(same)
     w.insert_indexes(new, new_rid, changed)
     w.write(new, new_rid, OPFLAG_NCHANGE)
+    if w.cdc is not None:
+        w.cdc.update(b, table.name, old_rid, old, new_rid, new, n, sets, rowid_may_change)
+    fkey.emit_row(b, fkey.fk_plan(b.conn, table), fkey.FK_UPDATE, old, new, old_rid)
+    if fire is not None:
+        fire.fire(b, fire.after, new, new_rid, old, old_rid, skip)
     return new, new_rid
 
 
@@ -334,7 +363,7 @@ class Returning:
             code_expr(b, scope, c.expr, out + i)
         rec = b.alloc_reg()
         rid = b.alloc_reg()
-        b.emit(OP_MakeRecord, out, n, rec)
+        b.emit(OP_MakeRecord, out, n, rec, None, MAKERECORD_UNPACKED)
         b.emit(OP_NewRowid, self.cursor, rid)
         b.emit(OP_Insert, self.cursor, rec, rid)
 
@@ -371,8 +400,7 @@ def _upsert_handler(b, w, stmt, first, rowid, skip_row, returning):
             if table.rowid_alias is not None and cols == {table.rowid_alias} or cols == {-1}:
                 target = "rowid"
             else:
-                target = next((idx for idx in table.indexes if idx.unique and
-                               {ic.col for ic in idx.columns} == cols), None)
+                target = index_keys.upsert_target(table, up.target, up.target_where)
                 if target is None:
                     raise OperationalError("ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE "
                                            "constraint")
@@ -395,8 +423,10 @@ def _upsert_handler(b, w, stmt, first, rowid, skip_row, returning):
                     raise OperationalError(f"no such column: {name}")
                 sets[i] = item.expr
         b.emit(OP_NotExists, w.cursor, skip_row, conflict_rid)
+        fire = trigger.dml_triggers(b.conn, table.name, "UPDATE",
+                                    {c.lower() for item in up.sets for c in item.columns})
         new, new_rid = emit_row_update(b, w, conflict_rid, sets, None, up.where, skip_row,
-                                       {"excluded": first})
+                                       {"excluded": first}, fire=fire)
         if returning is not None:
             returning.row(new, new_rid)
         b.emit(OP_Goto, 0, skip_row)
@@ -414,9 +444,9 @@ class Autoincrement:
     def __init__(self, b, table):
         self.b = b
         self.table = table
-        seq_table = b.schema.table("sqlite_sequence")
+        seq_table = (db_of(b.conn, table.db).schema if table.db else b.schema).table("sqlite_sequence")
         self.cursor = b.alloc_cursor()
-        b.emit(OP_OpenWrite, self.cursor, seq_table.root, 0, 2, 0, "sqlite_sequence")
+        b.emit(OP_OpenWrite, self.cursor, seq_table.root, table.db, 2, 0, "sqlite_sequence")
         self.seq = b.alloc_reg()
         self.orig = b.alloc_reg()
         self.row = b.alloc_reg()
@@ -457,12 +487,16 @@ class Autoincrement:
 
 
 def translate_insert(stmt, conn):
+    if dml_is_view(conn, stmt.table):
+        return trigger.translate_view_dml(stmt, conn)
     b = ProgramBuilder(conn)
     b.counts_changes = True
-    table = conn.schema.table(stmt.table.name)
+    table = dml_table(conn, stmt.table)
     if table.name.lower() in ("sqlite_schema", "sqlite_master"):
         raise OperationalError(f"table {table.name} may not be modified")
     wr = table.without_rowid
+    # Triggers of temp and attached tables are not compiled in (main's triggers only).
+    fire = trigger.dml_triggers(conn, table.name, "INSERT", or_conflict=stmt.or_conflict) if not table.db else None
     if wr and (stmt.upsert or stmt.returning):
         raise OperationalError("upsert and RETURNING on WITHOUT ROWID tables are not supported")
     ncols = len(table.columns)
@@ -487,6 +521,7 @@ def translate_insert(stmt, conn):
     rowid = b.alloc_reg()
     flags = OPFLAG_NCHANGE | OPFLAG_LASTROWID
     autoinc = Autoincrement(b, table) if table.autoincrement else None
+    fk = fkey.fk_plan(conn, table)
     returning = Returning(b, w, stmt.returning) if stmt.returning else None
 
     def emit_row(value_reg_of):
@@ -501,13 +536,15 @@ def translate_insert(stmt, conn):
             else:
                 b.emit(OP_Null, 0, first + i)
         if wr:
-            emit_insert_row(b, w, first, skip)
+            emit_insert_row(b, w, first, skip, fire)
             b.resolve(skip)
             return
         if -1 in targets:
             explicit_rowid = b.alloc_reg()
             value_reg_of(targets.index(-1), explicit_rowid)
         rid_src = first + table.rowid_alias if table.rowid_alias is not None else explicit_rowid
+        if fire is not None:
+            fire.before_insert(b, table, first, rid_src, skip)
         if rid_src is not None:
             auto = b.new_label()
             done = b.new_label()
@@ -524,14 +561,18 @@ def translate_insert(stmt, conn):
                 b.emit(OP_Copy, rowid, first + table.rowid_alias)
         else:
             b.emit(OP_NewRowid, w.cursor, rowid)
+        # The IPK column already holds the rowid: its INTEGER affinity leaves an int unchanged.
         w.affinity(first)
-        if table.rowid_alias is not None:
-            b.emit(OP_Copy, rowid, first + table.rowid_alias)
         w.check(first, rowid, skip, upsert=_upsert_handler(b, w, stmt, first, rowid, skip, returning))
         w.insert_indexes(first, rowid)
         w.write(first, rowid, flags)
+        if w.cdc is not None:
+            w.cdc.insert(b, table.name, rowid, first, ncols)
+        fkey.emit_row(b, fk, fkey.FK_INSERT, 0, first, rowid)
         if returning is not None:
             returning.row(first, rowid)
+        if fire is not None:
+            fire.fire(b, fire.after, first, rowid, None, None, skip)
         b.resolve(skip)
 
     def finish():
@@ -566,7 +607,7 @@ def translate_insert(stmt, conn):
 
     def sink(bb, f, n):
         width.append(n)
-        bb.emit(OP_MakeRecord, f, n, rec)
+        bb.emit(OP_MakeRecord, f, n, rec, None, MAKERECORD_UNPACKED)
         bb.emit(OP_NewRowid, tmp, trow)
         bb.emit(OP_Insert, tmp, rec, trow)
     cols = compile_select(b, sel, None, sink)

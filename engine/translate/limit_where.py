@@ -10,6 +10,7 @@ Mirrors sqlite src/delete.c (sqlite3LimitWhere).
 
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
+from limbodb.translate.attach import dml_table
 
 
 def _rowids(stmt):
@@ -32,7 +33,7 @@ def _copy(stmt, cls, **changes):
 def _rewrite(stmt, conn, cls, verb):
     if stmt.order_by and stmt.limit is None:
         raise OperationalError(f"ORDER BY without LIMIT on {verb}")
-    if conn.schema.table(stmt.table.name).without_rowid:
+    if dml_table(conn, stmt.table).without_rowid:
         raise OperationalError(f"{verb} with ORDER BY or LIMIT on a WITHOUT ROWID table is not supported")
     return _copy(stmt, cls, where=_rowids(stmt), order_by=None, limit=None, offset=None)
 

@@ -22,12 +22,16 @@ from itertools import permutations
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.storage.record import KeyInfo
-from limbodb.translate.expr import AFF_NONE, code_expr, code_if_false, expr_affinity, expr_collation, walk
+from limbodb.translate import index_keys
+from limbodb.translate.expr import (
+    AFF_NONE, binary_collation, code_expr, code_if_false, expr_affinity, expr_collation, walk,
+)
 from limbodb.vdbe.insn import (
-    OP_Affinity, OP_Column, OP_Copy, OP_Goto, OP_IdxGE, OP_IdxGT, OP_IdxInsert, OP_IdxLE, OP_IdxLT,
-    OP_IdxRowid, OP_IfPos, OP_Integer, OP_IsNull, OP_Last, OP_Le, OP_Lt, OP_MakeRecord, OP_Next,
-    OP_NotExists, OP_Null, OP_NullRow, OP_OpenEphemeral, OP_OpenRead, OP_Prev, OP_Rewind, OP_Rowid,
-    OP_SeekGE, OP_SeekGT, OP_SeekLE, OP_SeekLT, OP_SeekRowid, SQLITE_JUMPIFNULL,
+    MAKERECORD_UNPACKED, OP_Affinity, OP_Column, OP_Copy, OP_Goto, OP_IdxGE, OP_IdxGT, OP_IdxInsert,
+    OP_IdxLE, OP_IdxLT, OP_IdxRowid, OP_IfPos, OP_Integer, OP_IsNull, OP_Last, OP_Le, OP_Lt,
+    OP_MakeRecord, OP_Next, OP_NotExists, OP_Null, OP_NullRow, OP_OpenEphemeral, OP_OpenRead,
+    OP_Prev, OP_Rewind, OP_Rowid, OP_SeekGE, OP_SeekGT, OP_SeekLE, OP_SeekLT, OP_SeekRowid,
+    SQLITE_JUMPIFNULL,
 )
 
 _FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -98,11 +102,12 @@ class Plan:
             path = lv.path
             if src.table is not None and src.table.without_rowid:
                 pk = next(i for i in src.table.indexes if i.origin == "pk")
-                b.emit(OP_OpenRead, src.cursor, src.table.root, 0, pk.key_info(), 0, src.table.name)
+                b.emit(OP_OpenRead, src.cursor, src.table.root, src.table.db, pk.key_info(), 0, src.table.name)
             elif src.table is not None and not (path is not None and path.covering):
-                b.emit(OP_OpenRead, src.cursor, src.table.root, 0, len(src.table.columns), 0, src.table.name)
+                b.emit(OP_OpenRead, src.cursor, src.table.root, src.table.db, len(src.table.columns), 0,
+                       src.table.name)
             if lv.index_cursor is not None and lv.index_cursor != src.cursor:
-                b.emit(OP_OpenRead, lv.index_cursor, path.index.root, 0, path.index.key_info(), 0,
+                b.emit(OP_OpenRead, lv.index_cursor, path.index.root, path.index.db, path.index.key_info(), 0,
                        path.index.name)
         for lv in self.levels:
             self._open_level(b, lv)
@@ -150,6 +155,10 @@ class Plan:
             self._rowid_range(b, lv, path, cur, next_l, done_l)
         elif kind == INDEX or kind == INDEX_IN:
             self._index(b, lv, path, cur, next_l, done_l)
+        elif getattr(src, "emit_filter", None) is not None:
+            src.emit_filter(b, scope, done_l)
+            top = b.addr
+            lv.advance = lambda: b.emit(OP_Next, cur, top)
         else:
             if src.table is None or not path.desc:
                 b.emit(OP_Rewind, cur, done_l)
@@ -186,7 +195,7 @@ class Plan:
             bb.emit(OP_IsNull, reg, skip)
             if aff is not None:
                 bb.emit(OP_Affinity, reg, 1, 0, aff)
-            bb.emit(OP_MakeRecord, reg, 1, rec)
+            bb.emit(OP_MakeRecord, reg, 1, rec, None, MAKERECORD_UNPACKED)
             bb.emit(OP_IdxInsert, lst, rec)
             bb.resolve(skip)
         if term.items is not None:
@@ -222,11 +231,13 @@ class Plan:
             b.emit(seek, cur, done_l, r, 1)
         else:
             b.emit(OP_Last if desc else OP_Rewind, cur, done_l)
-        top = b.addr
         if stop is not None:
+            # Evaluated once per entry into the loop, not per row: it reads no column of this level.
             op, e = stop
             bound = b.alloc_reg()
             code_expr(b, scope, e, bound)
+        top = b.addr
+        if stop is not None:
             rid = b.alloc_reg()
             b.emit(OP_Rowid, cur, rid)
             # Leave the loop once the rowid passes the bound (a NULL bound: no rows).
@@ -246,7 +257,7 @@ class Plan:
         neq = len(path.eq)
         nkey = neq + (1 if path.kind == INDEX_IN else 0)
         key = b.alloc_reg(nkey + 1)
-        affs = "".join(chr(src.col_affs[c.col]) for c in cols[:nkey + 1])
+        affs = "".join(chr(src.col_affs[c.col]) if c.col >= 0 else "A" for c in cols[:nkey + 1])
         list_top = None
         inner_done = done_l
         if path.kind == INDEX_IN:
@@ -356,14 +367,16 @@ def _column_of(scope, e, src):
 class _Constraint:
     """``column op expr`` usable by a level: op in = < <= > >= IN."""
 
-    __slots__ = ("col", "op", "expr", "term", "needs")
+    __slots__ = ("col", "op", "expr", "term", "needs", "coll")
 
-    def __init__(self, col, op, expr, term, needs):
+    def __init__(self, col, op, expr, term, needs, coll):
         self.col = col
         self.op = op
         self.expr = expr
         self.term = term
         self.needs = needs
+        # The comparison's collation: an index helps only if its column uses the same one.
+        self.coll = (coll or "BINARY").upper()
 
 
 def _constraints(scope, src, terms, nsrc):
@@ -376,25 +389,26 @@ def _constraints(scope, src, terms, nsrc):
             for a, other, op in ((t.left, t.right, t.op), (t.right, t.left, _FLIP[t.op])):
                 c = _column_of(scope, a, src)
                 if c is None:
+                    c = index_keys.expression_key(scope, a, src)
+                if c is None:
                     continue
                 needs = _term_sources(scope, other, nsrc)
                 if k in needs:
                     continue
                 if c >= 0 and not _affinity_ok(scope, src, c, other):
                     continue
-                if c >= 0 and (expr_collation(scope, t.left) or expr_collation(scope, t.right) or "BINARY").upper() \
-                        != (src.col_colls[c] or "BINARY").upper() and t.left.__class__ is ast.Collate:
-                    continue
-                out.append(_Constraint(c, op, other, t, needs))
+                out.append(_Constraint(c, op, other, t, needs, binary_collation(scope, t.left, t.right)))
         elif cls is ast.Between and not t.negated:
             c = _column_of(scope, t.expr, src)
+            if c is None:
+                c = index_keys.expression_key(scope, t.expr, src)
             if c is None:
                 continue
             for op, other in ((">=", t.low), ("<=", t.high)):
                 needs = _term_sources(scope, other, nsrc)
                 if k in needs or (c >= 0 and not _affinity_ok(scope, src, c, other)):
                     continue
-                out.append(_Constraint(c, op, other, t, needs))
+                out.append(_Constraint(c, op, other, t, needs, binary_collation(scope, t.expr, other)))
         elif cls is ast.In and not t.negated and (t.items is not None or t.select is not None):
             c = _column_of(scope, t.expr, src)
             if c is None:
@@ -407,7 +421,7 @@ def _constraints(scope, src, terms, nsrc):
                 continue
             if k in needs:
                 continue
-            out.append(_Constraint(c, "IN", None, t, needs))
+            out.append(_Constraint(c, "IN", None, t, needs, expr_collation(scope, t.expr)))
     return out
 
 
@@ -485,21 +499,23 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
         p.consumed = [t]
         candidates.append(p)
     cover_cols = used_cols.get(id(src)) if used_cols is not None else None
-    for idx in _lookup_indexes(src.table):
+    for idx in _lookup_indexes(src.table) + index_keys.usable_indexes(scope, src, lv.on_terms if lv.left
+                                                                      else lv.terms):
         idx_cols = {ic.col for ic in idx.columns}
         covering = src.table.without_rowid or cover_cols is not None and all(
             c == -1 or c == src.rowid_alias or c in idx_cols for c in cover_cols)
         eq = []
         eq_terms = []
         for ic in idx.columns:
-            c = eqs.get(ic.col)
+            c = eqs.get(index_keys.column_key(src.table, ic))
             if c is None or not _coll_ok(src, ic, c):
                 break
             eq.append(c.expr)
             eq_terms.append(c.term)
         lookup = 1 if covering else 4
-        if not eq and idx.columns[0].col in ins and _coll_ok(src, idx.columns[0], ins[idx.columns[0].col]):
-            t = ins[idx.columns[0].col].term
+        first = index_keys.column_key(src.table, idx.columns[0])
+        if not eq and first in ins and _coll_ok(src, idx.columns[0], ins[first]):
+            t = ins[first].term
             n = len(t.items) if t.items is not None else 25
             p = Path(INDEX_IN, n * 10, n * _SEEK + n * 10 * lookup)
             p.index = idx
@@ -511,7 +527,7 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
         k = len(eq)
         lower = upper = None
         if k < len(idx.columns):
-            rng = ranges.get(idx.columns[k].col)
+            rng = ranges.get(index_keys.column_key(src.table, idx.columns[k]))
             if rng is not None and _coll_ok(src, idx.columns[k], rng[0] or rng[1]):
                 lower = (rng[0].op, rng[0].expr) if rng[0] is not None else None
                 upper = (rng[1].op, rng[1].expr) if rng[1] is not None else None
@@ -542,6 +558,13 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
         p = Path(ROWID_RANGE, rows, _SEEK + rows - 1)
         p.lower = (lo.op, lo.expr) if lo is not None else None
         p.upper = (hi.op, hi.expr) if hi is not None else None
+        # The seek and the end test compare exactly as the terms do (numeric affinity, NULL: no
+        # rows), so a term they implement whole is not tested again; a BETWEEN only if it gave both.
+        for c in (lo, hi):
+            t = c.term if c is not None else None
+            if t is not None and t not in p.consumed and (
+                    t.__class__ is not ast.Between or (lo is not None and hi is not None and lo.term is hi.term)):
+                p.consumed.append(t)
         candidates.append(p)
     candidates.append(Path(SCAN, _N, _N))
     return min(candidates, key=lambda p: p.cost)
@@ -557,8 +580,8 @@ def _lookup_indexes(table):
 
 
 def _coll_ok(src, ic, c):
-    return (ic.collation or "BINARY").upper() == (src.col_colls[ic.col] or "BINARY").upper() \
-        if ic.col >= 0 else False
+    """Does index column ``ic`` order values by the collation constraint ``c`` compares with?"""
+    return (ic.collation or "BINARY").upper() == c.coll
 
 
 def plan_loops(b, scope, sources, terms, order, used_cols=None):
@@ -625,6 +648,9 @@ def plan_loops(b, scope, sources, terms, order, used_cols=None):
 
 
 def _choose_order(b, scope, levels, nsrc, used_cols):
+    if nsrc > 1 and any(getattr(lv.src, "args", None) for lv in levels):
+        from limbodb.translate.tvf import dependency_order
+        return dependency_order(scope, levels)
     if nsrc <= 1 or nsrc > 5 or any(lv.left for lv in levels) or \
             any(lv.src.table is None for lv in levels):
         return list(range(nsrc))
@@ -703,7 +729,7 @@ def _index_gives(idx, k, cols):
             this = d
         else:
             ic = idx.columns[k + j]
-            if ic.col != c or (ic.collation or "BINARY").upper() != coll:
+            if ic.col != c or ic.col < 0 or (ic.collation or "BINARY").upper() != coll:
                 return None
             this = d != ic.desc
         if rel is None:
@@ -718,7 +744,8 @@ def _finish_level(b, lv):
     src = lv.src
     path = lv.path
     if src.table is None:
-        b.add_plan(f"SCAN {src.name}" + (" LEFT-JOIN" if lv.left else ""), b.plan_parent)
+        detail = getattr(src, "plan_detail", None) or f"SCAN {src.name}"
+        b.add_plan(detail + (" LEFT-JOIN" if lv.left else ""), b.plan_parent)
         return
     name = src.name
     kind = path.kind
@@ -741,7 +768,7 @@ def _finish_level(b, lv):
     elif kind in (INDEX, INDEX_IN):
         idx = path.index
         how = "COVERING INDEX" if path.covering else "INDEX"
-        names = [src.col_names[ic.col] for ic in idx.columns]
+        names = [src.col_names[ic.col] if ic.col >= 0 else "<expr>" for ic in idx.columns]
         parts = [f"{n}=?" for n in names[:len(path.eq) + (1 if kind == INDEX_IN else 0)]]
         k = len(parts)
         for bnd in (path.lower, path.upper):

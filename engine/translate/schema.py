@@ -17,6 +17,8 @@ import re
 from limbodb.errors import OperationalError, SQLITE_CONSTRAINT_UNIQUE
 from limbodb.parser.tokens import KEYWORDS
 from limbodb.schema import build_index, build_table
+from limbodb.translate import cdc, fkey
+from limbodb.translate.attach import ddl_elsewhere
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.vdbe.execute_control import BTREE_SCHEMA_VERSION
 from limbodb.vdbe.execute_cursor import OPFLAG_P2ISREG
@@ -46,6 +48,7 @@ def _schema_row(b, cursor, kind, name, tbl_name, root_reg, sql):
     b.emit(OP_MakeRecord, first, 5, rec)
     b.emit(OP_NewRowid, cursor, rowid)
     b.emit(OP_Insert, cursor, rec, rowid)
+    return first, rowid
 
 
 def _ddl_builder(conn):
@@ -75,6 +78,9 @@ def _noop(conn):
 
 
 def translate_create_table(stmt, conn):
+    prog = ddl_elsewhere(stmt, conn, translate_create_table)
+    if prog is not None:
+        return prog
     name = stmt.name
     if stmt.temp:
         raise OperationalError("TEMP tables are not supported")
@@ -102,7 +108,8 @@ def translate_create_table(stmt, conn):
         r = b.alloc_reg()
         b.emit(OP_CreateBtree, 0, r, 2)
         index_roots.append(r)
-    _schema_row(b, cur, "table", name, name, root, stmt.sql)
+    logged = cdc.capture(b, cdc.SCHEMA_TABLE)
+    cdc.schema_insert(logged, b, *_schema_row(b, cur, "table", name, name, root, stmt.sql))
     for idx, r in zip(autoindexes, index_roots):
         _schema_row(b, cur, "index", idx.name, name, r, None)
     if table.autoincrement and "sqlite_sequence" not in s.tables:
@@ -169,7 +176,13 @@ def _create_table_as(stmt, conn):
 
 
 def translate_create_view(stmt, conn):
+    prog = ddl_elsewhere(stmt, conn, translate_create_view)
+    if prog is not None:
+        return prog
     name = stmt.name
+    if stmt.temp:
+        # Not a persistent view in its place: other connections would see it, and it would outlive us.
+        raise OperationalError("TEMP views are not supported")
     if _exists(conn, name):
         if stmt.if_not_exists:
             return _noop(conn)
@@ -181,6 +194,9 @@ def translate_create_view(stmt, conn):
 
 
 def translate_create_index(stmt, conn):
+    prog = ddl_elsewhere(stmt, conn, translate_create_index)
+    if prog is not None:
+        return prog
     name = stmt.name
     s = conn.schema
     lname = name.lower()
@@ -196,19 +212,29 @@ def translate_create_index(stmt, conn):
     if table is None:
         raise OperationalError(f"no such table: main.{stmt.table}")
     index = build_index(stmt, table, 0)
-    if any(c.col < 0 for c in index.columns) or index.where is not None:
-        raise OperationalError("indexes on expressions and partial indexes are not supported")
+    special = any(c.col < 0 for c in index.columns) or index.where is not None
+    if special and table.without_rowid:
+        raise OperationalError("indexes on expressions and partial indexes are not supported on "
+                               "WITHOUT ROWID tables")
+    if special:
+        from limbodb.translate.index_keys import check_index_expressions
+        check_index_expressions(conn, index)
     if table.without_rowid:
         return _create_index_without_rowid(stmt, conn, table, index)
     b, cur = _ddl_builder(conn)
     root = b.alloc_reg()
     b.emit(OP_CreateBtree, 0, root, 2)
-    _schema_row(b, cur, "index", name, table.name, root, stmt.sql)
+    logged = cdc.capture(b, cdc.SCHEMA_TABLE)
+    cdc.schema_insert(logged, b, *_schema_row(b, cur, "index", name, table.name, root, stmt.sql))
     # Fill the index from the existing rows.
     tcur = b.alloc_cursor()
     icur = b.alloc_cursor()
     b.emit(OP_OpenRead, tcur, table.root, 0, len(table.columns))
     b.emit(OP_OpenWrite, icur, root, 0, index.key_info(), OPFLAG_P2ISREG)
+    if special:
+        from limbodb.translate.index_keys import emit_fill
+        emit_fill(b, table, index, tcur, icur)
+        return _finish_ddl(b, conn)
     n = len(index.columns)
     key = b.alloc_reg(n + 1)
     rec = b.alloc_reg()
@@ -269,8 +295,9 @@ def _create_index_without_rowid(stmt, conn, table, index):
     return _finish_ddl(b, conn)
 
 
-def _delete_schema_rows(b, cur, column, name):
-    """Delete the rows of ``cur`` whose column ``column`` equals ``name`` (case-insensitively)."""
+def _delete_schema_rows(b, cur, column, name, before_delete=None):
+    """Delete the rows of ``cur`` whose column ``column`` equals ``name`` (case-insensitively);
+    ``before_delete(b, cur)`` emits code run on each such row first (change data capture)."""
     want = b.alloc_reg()
     got = b.alloc_reg()
     b.emit(OP_String8, 0, want, 0, name)
@@ -280,6 +307,8 @@ def _delete_schema_rows(b, cur, column, name):
     nxt = b.new_label()
     b.emit(OP_Column, cur, column, got)
     b.emit(OP_Ne, want, nxt, got, "NOCASE", 0x10)
+    if before_delete is not None:
+        before_delete(b, cur)
     b.emit(OP_Delete, cur)
     b.resolve(nxt)
     b.emit(OP_Next, cur, top)
@@ -287,6 +316,9 @@ def _delete_schema_rows(b, cur, column, name):
 
 
 def translate_drop(stmt, conn):
+    prog = ddl_elsewhere(stmt, conn, translate_drop)
+    if prog is not None:
+        return prog
     kind = stmt.kind
     name = stmt.name
     s = conn.schema
@@ -302,11 +334,13 @@ def translate_drop(stmt, conn):
         if lname.startswith("sqlite_") and lname != "sqlite_sequence":
             raise OperationalError(f"table {name} may not be dropped")
         b, cur = _ddl_builder(conn)
+        logged = cdc.schema_delete_hook(cdc.capture(b, cdc.SCHEMA_TABLE), table.name)
+        fkey.emit_drop(b, conn, table)
         for idx in table.indexes:
             if idx.root and idx.root != table.root:
                 b.emit(OP_Destroy, idx.root, 0, 0)
         b.emit(OP_Destroy, table.root, 0, 0)
-        _delete_schema_rows(b, cur, 2, table.name)
+        _delete_schema_rows(b, cur, 2, table.name, logged)
         seq = s.tables.get("sqlite_sequence")
         if table.autoincrement and seq is not None:
             seq_cur = b.alloc_cursor()
@@ -322,8 +356,9 @@ def translate_drop(stmt, conn):
         if idx.sql is None:
             raise OperationalError("index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped")
         b, cur = _ddl_builder(conn)
+        logged = cdc.schema_delete_hook(cdc.capture(b, cdc.SCHEMA_TABLE))
         b.emit(OP_Destroy, idx.root, 0, 0)
-        _delete_schema_rows(b, cur, 1, idx.name)
+        _delete_schema_rows(b, cur, 1, idx.name, logged)
         return _finish_ddl(b, conn)
     if kind == "VIEW":
         if lname not in s.views:
@@ -331,7 +366,11 @@ def translate_drop(stmt, conn):
                 return _noop(conn)
             raise OperationalError(f"no such view: {name}")
         b, cur = _ddl_builder(conn)
-        _delete_schema_rows(b, cur, 1, s.views[lname].name)
+        # By tbl_name: the view's triggers go with it.
+        _delete_schema_rows(b, cur, 2, s.views[lname].name)
         return _finish_ddl(b, conn)
+    if kind == "TRIGGER":
+        from limbodb.translate.trigger import translate_drop_trigger
+        return translate_drop_trigger(stmt, conn)
     raise OperationalError(f"DROP {kind} is not supported")
 

@@ -19,15 +19,17 @@ from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.storage.record import KeyInfo
 from limbodb.translate import planner, window
+from limbodb.translate.attach import find_table, find_view, has_aux
 from limbodb.translate.expr import (
     AFF_BLOB, AFF_NONE, Scope, Source, code_expr, code_if_false, expr_affinity,
     expr_collation, is_aggregate_call, walk,
 )
 from limbodb.vdbe.insn import (
-    OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy, OP_DecrJumpZero, OP_Found, OP_Ge, OP_Gosub,
-    OP_Delete, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot, OP_IfPos, OP_Insert, OP_Integer, OP_IsNull, OP_Jump, OP_Le, OP_MakeRecord,
-    OP_MustBeInt, OP_Ne, OP_Next, OP_NotNull, OP_NewRowid, OP_NotFound, OP_Null, OP_OpenEphemeral, OP_OpenPseudo,
-    OP_OpenRead, OP_Return, OP_Rewind, OP_SorterData, OP_SorterInsert, OP_SorterNext, OP_SorterOpen,
+    MAKERECORD_UNPACKED, OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy,
+    OP_DecrJumpZero, OP_Found, OP_Ge, OP_Gosub, OP_Delete, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot,
+    OP_IfPos, OP_Insert, OP_Integer, OP_IsNull, OP_Jump, OP_Le, OP_MakeRecord, OP_MustBeInt, OP_Ne,
+    OP_Next, OP_NotNull, OP_NewRowid, OP_NotFound, OP_Null, OP_OpenEphemeral, OP_OpenPseudo,
+    OP_OffsetLimit, OP_OpenRead, OP_Return, OP_Rewind, OP_SorterData, OP_SorterInsert, OP_SorterNext, OP_SorterOpen,
     OP_SorterSort, SQLITE_NULLEQ,
 )
 from limbodb.vdbe.execute_sort import collated_minmax
@@ -91,6 +93,8 @@ class _Pipeline:
         self.offset = None
         self.sorter = None
         self.order = None
+        # Rows from alloc_row: their sort keys go in the registers just before them.
+        self._keyed_rows = set()
         if sel.limit is not None:
             self.limit = b.alloc_reg()
             code_expr(b, Scope([]), sel.limit, self.limit)
@@ -106,19 +110,37 @@ class _Pipeline:
         self.sorter = b.alloc_cursor()
         self.order = order_terms
         spec = SortSpec(colls, descs, nulls_first)
-        b.emit(OP_SorterOpen, self.sorter, len(order_terms) + self.ncols, 0, spec)
+        # With a LIMIT the sorter keeps only the first LIMIT+OFFSET rows (SQLite's top-N sort).
+        cap = self.limit or 0
+        if self.offset is not None:
+            cap = b.alloc_reg()
+            b.emit(OP_OffsetLimit, self.limit, cap, self.offset)
+        b.emit(OP_SorterOpen, self.sorter, len(order_terms) + self.ncols, cap, spec)
         b.add_plan("USE TEMP B-TREE FOR ORDER BY")
+
+    def alloc_row(self):
+        """Registers for one result row; with a sorter, room for its keys comes first, so the
+        sorter record needs no copy of the row."""
+        nk = len(self.order) if self.sorter is not None else 0
+        first = self.b.alloc_reg(nk + self.ncols) + nk
+        if nk:
+            self._keyed_rows.add(first)
+        return first
 
     def row(self, scope, first, key_fn=None):
         """A result row in registers first..first+ncols-1 (key_fn computes ORDER BY keys into regs)."""
         b = self.b
         if self.sorter is not None:
             nk = len(self.order)
-            rec_first = b.alloc_reg(nk + self.ncols)
-            key_fn(rec_first)
-            b.emit(OP_Copy, first, rec_first + nk, self.ncols - 1)
+            if first in self._keyed_rows:
+                rec_first = first - nk
+                key_fn(rec_first)
+            else:
+                rec_first = b.alloc_reg(nk + self.ncols)
+                key_fn(rec_first)
+                b.emit(OP_Copy, first, rec_first + nk, self.ncols - 1)
             rec = b.alloc_reg()
-            b.emit(OP_MakeRecord, rec_first, nk + self.ncols, rec)
+            b.emit(OP_MakeRecord, rec_first, nk + self.ncols, rec, None, MAKERECORD_UNPACKED)
             b.emit(OP_SorterInsert, self.sorter, rec)
             return
         self._emit(first)
@@ -168,7 +190,8 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None):
         elif cls is ast.SubqueryRef:
             src = _materialize(b, item.select, item.alias, parent, ctes)
         else:
-            raise OperationalError("table-valued functions are not supported")
+            from limbodb.translate.tvf import open_source
+            src = open_source(b, item)
         src_join = (item.join_type or 0, item.on, item.using)
         sources.append((src, src_join))
     return sources
@@ -206,13 +229,20 @@ def _table_source(b, ref, parent, ctes):
             src.col_names = list(cte.columns)
         return src
     schema = b.schema
-    view = schema.views.get(lname)
+    table = None
+    if ref.schema is not None or has_aux(b.conn):
+        view = find_view(b.conn, name, ref.schema)
+        if view is None:
+            table = find_table(b.conn, name, ref.schema)
+    else:
+        view = schema.views.get(lname)
     if view is not None:
         src = _materialize(b, view.select, ref.alias or view.name, parent, {})
         if view.columns:
             src.col_names = list(view.columns)
         return src
-    table = schema.table(name)
+    if table is None:
+        table = schema.table(name)
     cursor = b.alloc_cursor()
     b.read = True
     src = Source.for_table(table, ref.alias or table.name, cursor)
@@ -228,7 +258,7 @@ def _materialize(b, sel, alias, parent, ctes):
     rowid = b.alloc_reg()
 
     def sink(bb, first, n):
-        bb.emit(OP_MakeRecord, first, n, rec)
+        bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
         bb.emit(OP_NewRowid, cursor, rowid)
         bb.emit(OP_Insert, cursor, rec, rowid)
     b.add_plan(f"MATERIALIZE {alias}" if alias else "MATERIALIZE (subquery)")
@@ -311,9 +341,9 @@ def _materialize_recursive(b, cte, alias, parent, ctes):
         skip = bb.new_label()
         if seen is not None:
             bb.emit(OP_Found, seen, skip, first, n)
-            bb.emit(OP_MakeRecord, first, n, rec)
+            bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
             bb.emit(OP_IdxInsert, seen, rec)
-        bb.emit(OP_MakeRecord, first, n, rec)
+        bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
         bb.emit(OP_NewRowid, queue, rid)
         bb.emit(OP_Insert, queue, rec, rid)
         bb.resolve(skip)
@@ -325,7 +355,7 @@ def _materialize_recursive(b, cte, alias, parent, ctes):
     for i in range(n):
         b.emit(OP_Column, queue, i, row + i)
     b.emit(OP_Delete, queue)
-    b.emit(OP_MakeRecord, row, n, rec)
+    b.emit(OP_MakeRecord, row, n, rec, None, MAKERECORD_UNPACKED)
     b.emit(OP_NewRowid, result, rid)
     b.emit(OP_Insert, result, rec, rid)
     if limit is not None:
@@ -371,7 +401,8 @@ def expand_columns(core, scope):
                 for j, name in enumerate(src.col_names):
                     if e.table is None and name.lower() in src.using and i > 0:
                         continue
-                    if src.table is not None and src.table.columns[j].hidden:
+                    if src.table is not None and src.table.columns[j].hidden or \
+                            j in getattr(src, "hidden_cols", ()):
                         continue
                     col = ast.Column(name, src.name)
                     out.append(OutputColumn(col, name, _decltype(src, j), src.col_affs[j], src.col_colls[j]))
@@ -480,23 +511,27 @@ def _compile_single(b, sel, core, parent, sink, ctes):
             b.emit(OP_OpenEphemeral, distinct, 0, 0, KeyInfo([expr_collation(scope, c.expr) for c in cols]))
             b.add_plan("USE TEMP B-TREE FOR DISTINCT")
 
-    def key_fn_for(sc):
+    def key_fn_for(sc, result):
         def key_fn(first):
             for k, (e, _c, _d, _n) in enumerate(order):
-                code_expr(b, sc, e, first + k)
+                i = _result_reuse(sc, e, cols, simple)
+                if i is not None:
+                    b.emit(OP_Copy, result + i, first + k)
+                else:
+                    code_expr(b, sc, e, first + k)
         return key_fn
 
     def emit_result(sc):
-        first = b.alloc_reg(n)
+        first = pipe.alloc_row()
         for i, c in enumerate(cols):
             code_expr(b, sc, c.expr, first + i)
         if distinct is not None:
             skip = b.new_label()
             rec = b.alloc_reg()
             b.emit(OP_Found, distinct, skip, first, n)
-            b.emit(OP_MakeRecord, first, n, rec)
+            b.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
             b.emit(OP_IdxInsert, distinct, rec)
-            pipe.row(sc, first, key_fn_for(sc))
+            pipe.row(sc, first, key_fn_for(sc, first))
             b.resolve(skip)
         elif prev is not None:
             skip = b.new_label()
@@ -508,10 +543,10 @@ def _compile_single(b, sel, core, parent, sink, ctes):
             b.resolve(new_row)
             b.emit(OP_Integer, 0, first_row)
             b.emit(OP_Copy, first, prev, n - 1)
-            pipe.row(sc, first, key_fn_for(sc))
+            pipe.row(sc, first, key_fn_for(sc, first))
             b.resolve(skip)
         else:
-            pipe.row(sc, first, key_fn_for(sc))
+            pipe.row(sc, first, key_fn_for(sc, first))
 
     if core.group_by is None and not aggs:
         plan.emit(b, lambda: emit_result(scope), pipe.break_label)
@@ -524,6 +559,28 @@ def _compile_single(b, sel, core, parent, sink, ctes):
     return cols
 
 
+def _result_reuse(scope, e, cols, simple):
+    """The result column whose register already holds ORDER BY term ``e``, or None.
+
+    The same node (an ordinal or alias) always qualifies; in a query without
+    aggregates also the same table column named again (``SELECT c ... ORDER BY c``).
+    """
+    for i, c in enumerate(cols):
+        if c.expr is e:
+            return i
+    if not simple or e.__class__ is not ast.Column:
+        return None
+    r = scope.resolve(e)
+    if r is None or r[1] is None:
+        return None
+    for i, c in enumerate(cols):
+        if c.expr.__class__ is ast.Column:
+            rc = scope.resolve(c.expr)
+            if rc is not None and rc[0] is r[0] and rc[1] is r[1] and rc[2] == r[2]:
+                return i
+    return None
+
+
 def _is_count_star(b, core, cols, sources):
     """``SELECT count(*) FROM t`` alone: answered by OP_Count without reading rows."""
     if len(cols) != 1 or len(sources) != 1 or core.where is not None or core.group_by is not None \
@@ -532,8 +589,8 @@ def _is_count_star(b, core, cols, sources):
     src = sources[0][0]
     e = cols[0].expr
     # (sqlite_schema is left to the scan: page 1 may not exist yet in an empty database.)
-    return (src.table is not None and src.table.root != 1 and e.__class__ is ast.FunctionCall and e.name.lower() == "count"
-            and not e.args and not e.distinct and e.filter is None and e.over is None
+    return (src.table is not None and src.table.root != 1 and e.__class__ is ast.FunctionCall
+            and e.name.lower() == "count" and not e.args and not e.distinct and e.filter is None and e.over is None
             and is_aggregate_call(b.conn, e))
 
 
@@ -545,10 +602,10 @@ def _count_star(b, src, cols, sink):
     b.read = True
     if indexes:
         idx = min(indexes, key=lambda i: len(i.columns))
-        b.emit(OP_OpenRead, src.cursor, idx.root, 0, idx.key_info(), 0, idx.name)
+        b.emit(OP_OpenRead, src.cursor, idx.root, idx.db, idx.key_info(), 0, idx.name)
         b.add_plan(f"SCAN {src.name} USING COVERING INDEX {idx.name}")
     else:
-        b.emit(OP_OpenRead, src.cursor, table.root, 0, len(table.columns), 0, table.name)
+        b.emit(OP_OpenRead, src.cursor, table.root, table.db, len(table.columns), 0, table.name)
         b.add_plan(f"SCAN {src.name}")
     b.emit(OP_Count, src.cursor, out)
     sink(b, out, 1)
@@ -561,6 +618,7 @@ def _used_columns(scope, core, cols, order, sources):
     exprs += [core.where, core.having] + list(core.group_by or ())
     exprs += [t[0] for t in order or ()]
     exprs += [join[1] for _s, join in sources]
+    exprs += [a for s, _j in sources for a in getattr(s, "args", ())]
     used = {id(s): set() for s, _j in sources}
     for e in exprs:
         if e is None:
@@ -765,7 +823,7 @@ def _agg_step(b, slots, arg_scope, arg_regs=None):
             skip = b.new_label()
             rec = b.alloc_reg()
             b.emit(OP_Found, s.distinct, skip, first, 1)
-            b.emit(OP_MakeRecord, first, 1, rec)
+            b.emit(OP_MakeRecord, first, 1, rec, None, MAKERECORD_UNPACKED)
             b.emit(OP_IdxInsert, s.distinct, rec)
         b.emit(OP_AggStep, 0, first, s.acc, s.fd, len(args), s.call.name)
         if skip is not None:
@@ -810,6 +868,49 @@ def _bare_columns(core, cols, order, scope, slots):
                 if r is not None and r[1] is None:
                     continue  # a result alias: its expression's own nodes are walked already
                 out.append(n)
+    return out
+
+
+def _group_key_reads(core, cols, order, scope, keys):
+    """Nodes of the output expressions a GROUP BY key already holds: {id: (key number, whole)}.
+
+    A key that is itself an output expression (``GROUP BY 1``, an alias) and a
+    plain column key named again are read from the group's key register
+    (``whole``); the columns inside such a key need no bare-column copy (not
+    ``whole``). SQLite matches keys the same way (sqlite3ExprCompare on the
+    GROUP BY list).
+    """
+    exprs = [c.expr for c in cols]
+    if core.having is not None:
+        exprs.append(core.having)
+    if order:
+        exprs.extend(t[0] for t in order)
+    out = {}
+    key_ids = {id(k): i for i, k in enumerate(keys)}
+    col_keys = {}
+    for i, k in enumerate(keys):
+        if k.__class__ is ast.Column:
+            r = scope.resolve(k)
+            if r is not None and r[1] is not None:
+                col_keys.setdefault((id(r[1]), r[2]), i)
+
+    whole = []
+    for e in exprs:
+        for n in walk(e):
+            i = key_ids.get(id(n))
+            if i is None and n.__class__ is ast.Column and col_keys:
+                try:
+                    r = scope.resolve(n)
+                except OperationalError:
+                    r = None
+                if r is not None and r[1] is not None and r[0] is scope:
+                    i = col_keys.get((id(r[1]), r[2]))
+            if i is not None:
+                out[id(n)] = (i, True)
+                whole.append(n)
+    for n in whole:
+        for m in walk(n):
+            out.setdefault(id(m), (out[id(n)][0], False))
     return out
 
 
@@ -937,7 +1038,8 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
                 raise OperationalError(f"aggregate functions are not allowed in the GROUP BY clause")
         keys.append(e)
     nk = len(keys)
-    bare = _bare_columns(core, cols, order, scope, slots)
+    key_reads = _group_key_reads(core, cols, order, scope, keys)
+    bare = [n for n in _bare_columns(core, cols, order, scope, slots) if id(n) not in key_reads]
     arg_counts = [len(s.call.args or []) for s in slots]
     nargs = sum(arg_counts)
     width = nk + nargs + len(bare)
@@ -959,7 +1061,7 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
             code_expr(b, scope, n, pos)
             pos += 1
         rec = b.alloc_reg()
-        b.emit(OP_MakeRecord, first, width, rec)
+        b.emit(OP_MakeRecord, first, width, rec, None, MAKERECORD_UNPACKED)
         b.emit(OP_SorterInsert, sorter, rec)
     plan.emit(b, body, pipe.break_label)
 
@@ -1022,6 +1124,9 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
     b.resolve(output)
     _agg_final(b, slots, scope)
     scope.overrides.update(bare_regs)
+    for node_id, (i, whole) in key_reads.items():
+        if whole:
+            scope.overrides[node_id] = prev_keys + i
     ret = b.new_label()
     scope.agg_ok = True
     if core.having is not None:
@@ -1102,7 +1207,7 @@ def _compile_compound(b, sel, parent, sink, ctes):
 
     def into(cursor):
         def s(bb, first, nn):
-            bb.emit(OP_MakeRecord, first, nn, rec)
+            bb.emit(OP_MakeRecord, first, nn, rec, None, MAKERECORD_UNPACKED)
             bb.emit(OP_IdxInsert, cursor, rec)
         return s
     compile_select(b, ast.Select(None, [cores[0]], [], None, None, None), parent, into(acc), ctes)
@@ -1124,7 +1229,7 @@ def _compile_compound(b, sel, parent, sink, ctes):
             b.emit(OP_Column, acc, i, regs + i)
         skip = b.new_label()
         b.emit(OP_NotFound if op == "INTERSECT" else OP_Found, right, skip, regs, n)
-        b.emit(OP_MakeRecord, regs, n, rec)
+        b.emit(OP_MakeRecord, regs, n, rec, None, MAKERECORD_UNPACKED)
         b.emit(OP_IdxInsert, keep, rec)
         b.resolve(skip)
         b.emit(OP_Next, acc, top)

@@ -18,8 +18,8 @@ from limbodb.translate.expr import (
     Scope, code_temp, expr_affinity, expr_collation,
 )
 from limbodb.vdbe.insn import (
-    OP_Affinity, OP_Copy, OP_Eq, OP_Found, OP_Goto, OP_IdxInsert, OP_If, OP_Integer, OP_IsNull,
-    OP_MakeRecord, OP_Not, OP_NotNull, OP_Null, OP_Once, OP_OpenEphemeral,
+    MAKERECORD_UNPACKED, OP_Affinity, OP_Copy, OP_Eq, OP_Found, OP_Goto, OP_IdxInsert, OP_If,
+    OP_Integer, OP_IsNull, OP_MakeRecord, OP_Not, OP_NotNull, OP_Null, OP_Once, OP_OpenEphemeral,
 )
 
 
@@ -183,7 +183,7 @@ def code_in(b, scope, e, target):
         bb.resolve(nn)
         if aff > 0x41:
             bb.emit(OP_Affinity, first, 1, 0, chr(aff))
-        bb.emit(OP_MakeRecord, first, 1, rec)
+        bb.emit(OP_MakeRecord, first, 1, rec, None, MAKERECORD_UNPACKED)
         bb.emit(OP_IdxInsert, cursor, rec)
     inner = Scope([], scope)
     flag = _begin_cached(b)

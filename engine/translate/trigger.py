@@ -41,6 +41,10 @@ _COMPILING = {}
 
 def translate_create_trigger(stmt, conn):
     from limbodb.translate.schema import _ddl_builder, _finish_ddl, _noop, _schema_row
+    from limbodb.translate.attach import ddl_elsewhere
+    prog = ddl_elsewhere(stmt, conn, translate_create_trigger)
+    if prog is not None:
+        return prog
     if stmt.temp:
         raise OperationalError("TEMP triggers are not supported")
     if stmt.schema is not None and stmt.schema.lower() != "main":

@@ -9,7 +9,8 @@ rows are buffered until every row is written. Mirrors sqlite src/update.c
 """
 
 from limbodb.errors import OperationalError
-from limbodb.translate import without_rowid
+from limbodb.translate import fkey, trigger, without_rowid
+from limbodb.translate.attach import dml_is_view, dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.delete import target_rows
 from limbodb.translate.insert import Returning, TableWriter, emit_row_update
@@ -17,14 +18,25 @@ from limbodb.vdbe.insn import OP_Goto, OP_NotExists, OP_RowSetRead
 
 
 def translate_update(stmt, conn):
-    if stmt.limit is not None or stmt.order_by or stmt.from_:
-        raise OperationalError("UPDATE with FROM, ORDER BY or LIMIT is not supported")
-    table = conn.schema.table(stmt.table.name)
+    if dml_is_view(conn, stmt.table):
+        return trigger.translate_view_dml(stmt, conn)
+    if stmt.from_:
+        from limbodb.translate.update_from import translate_update_from
+        return translate_update_from(stmt, conn)
+    if stmt.limit is not None or stmt.order_by:
+        from limbodb.translate.limit_where import rewrite_update
+        stmt = rewrite_update(stmt, conn)
+    table = dml_table(conn, stmt.table)
     if table.name.lower() in ("sqlite_schema", "sqlite_master"):
         raise OperationalError(f"table {table.name} may not be modified")
     b = ProgramBuilder(conn)
     b.counts_changes = True
+    # Triggers of temp and attached tables are not compiled in (main's triggers only).
+    fire = trigger.dml_triggers(conn, table.name, "UPDATE",
+                                {c.lower() for item in stmt.sets for c in item.columns},
+                                stmt.or_conflict) if not table.db else None
     if table.without_rowid:
+        fkey.require_rowid(conn, table)
         if stmt.returning:
             raise OperationalError("RETURNING on WITHOUT ROWID tables is not supported")
         sets = {}
@@ -35,7 +47,7 @@ def translate_update(stmt, conn):
                     raise OperationalError(f"no such column: {name}" if i < 0
                                            else "row value assignments are not supported")
                 sets[i] = item.expr
-        return without_rowid.translate_update(stmt, conn, b, table, sets)
+        return without_rowid.translate_update(stmt, conn, b, table, sets, fire)
     w = TableWriter(b, table, stmt.or_conflict)
     w.source.name = stmt.table.alias or table.name
     sets = {}
@@ -52,14 +64,22 @@ def translate_update(stmt, conn):
             raise OperationalError(f"no such column: {name}")
         sets[i] = item.expr
     returning = Returning(b, w, stmt.returning) if stmt.returning else None
-    rowset = target_rows(b, conn, stmt.table, stmt.where, w)
-    old_rid = b.alloc_reg()
     done = b.new_label()
+    rowset, old_rid = target_rows(b, conn, stmt.table, stmt.where, w, done)
+    if rowset is None:
+        new, new_rid = emit_row_update(b, w, old_rid, sets, rowid_expr, None, done, fire=fire)
+        if returning is not None:
+            returning.row(new, new_rid)
+        b.resolve(done)
+        if returning is not None:
+            returning.finish()
+        return b.finish(readonly=False)
+    old_rid = b.alloc_reg()
     top = b.addr
     nxt = b.new_label()
-    b.emit(OP_RowSetRead, rowset, done, old_rid)
+    b.emit(OP_RowSetRead, rowset, done, old_rid, None, 0 if fire is None else 1)
     b.emit(OP_NotExists, w.cursor, nxt, old_rid)
-    new, new_rid = emit_row_update(b, w, old_rid, sets, rowid_expr, None, nxt)
+    new, new_rid = emit_row_update(b, w, old_rid, sets, rowid_expr, None, nxt, fire=fire)
     if returning is not None:
         returning.row(new, new_rid)
     b.resolve(nxt)

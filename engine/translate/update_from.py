@@ -13,6 +13,7 @@ qualifier. Mirrors sqlite src/update.c (updateFromSelect, sqlite3Update).
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.translate import trigger
+from limbodb.translate.attach import dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import walk
 from limbodb.translate.insert import Returning, TableWriter, emit_row_update
@@ -27,7 +28,7 @@ _JOINED = " joined"
 
 
 def translate_update_from(stmt, conn):
-    table = conn.schema.table(stmt.table.name)
+    table = dml_table(conn, stmt.table)
     if table.name.lower() in ("sqlite_schema", "sqlite_master"):
         raise OperationalError(f"table {table.name} may not be modified")
     if stmt.order_by and stmt.limit is None:

@@ -19,7 +19,7 @@ from limbodb.parser import ast
 from limbodb.translate import planner
 from limbodb.translate.expr import AFF_REAL, Scope, Source, code_expr, code_if_true, walk
 from limbodb.vdbe.insn import (
-    OE_ABORT, OE_IGNORE, OE_REPLACE, OP_Affinity, OP_Column, OP_Copy, OP_Delete, OP_Goto,
+    MAKERECORD_UNPACKED, OE_ABORT, OE_IGNORE, OE_REPLACE, OP_Affinity, OP_Column, OP_Copy, OP_Delete, OP_Goto,
     OP_Halt, OP_IdxDelete, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_NewRowid, OP_Next, OP_NoConflict,
     OP_NotFound, OP_NotNull, OP_OpenEphemeral, OP_OpenWrite, OP_RealAffinity, OP_Rewind,
     OPFLAG_NCHANGE,
@@ -61,7 +61,7 @@ class WrWriter:
         self.order = record_columns(table)
         self.cursor = b.alloc_cursor()
         b.write = True
-        b.emit(OP_OpenWrite, self.cursor, table.root, 0, self.pk.key_info(), 0, table.name)
+        b.emit(OP_OpenWrite, self.cursor, table.root, table.db, self.pk.key_info(), 0, table.name)
         self.secondary = []
         for idx in table.indexes:
             if idx is self.pk:
@@ -69,7 +69,7 @@ class WrWriter:
             if idx.unique and OE_REPLACE in (self.or_conflict, _OE.get(idx.on_conflict)):
                 raise OperationalError("REPLACE on a UNIQUE index of a WITHOUT ROWID table is not supported")
             c = b.alloc_cursor()
-            b.emit(OP_OpenWrite, c, idx.root, 0, idx.key_info(), 0, idx.name)
+            b.emit(OP_OpenWrite, c, idx.root, table.db, idx.key_info(), 0, idx.name)
             self.secondary.append((idx, c))
         self.source = make_source(table, table.name, self.cursor)
 
@@ -206,11 +206,15 @@ class WrWriter:
         self.b.emit(OP_NotFound, self.cursor, missing, key_first, self.npk)
 
 
-def emit_insert_row(b, w, first, skip):
+def emit_insert_row(b, w, first, skip, fire=None):
     w.affinity(first)
+    if fire is not None:
+        fire.fire(b, fire.before, first, None, None, None, skip)
     w.check(first, skip)
     w.insert_indexes(first)
     w.write(first)
+    if fire is not None:
+        fire.fire(b, fire.after, first, None, None, None, skip)
 
 
 def collect_keys(b, w, table_ref, where):
@@ -231,7 +235,7 @@ def collect_keys(b, w, table_ref, where):
     def body():
         for k, c in enumerate(pk_cols):
             b.emit(OP_Column, read_cursor, src.index_map[c], regs + k)
-        b.emit(OP_MakeRecord, regs, w.npk, rec)
+        b.emit(OP_MakeRecord, regs, w.npk, rec, None, MAKERECORD_UNPACKED)
         b.emit(OP_NewRowid, keys, rid)
         b.emit(OP_Insert, keys, rec, rid)
     plan.emit(b, body, b.new_label())
@@ -254,14 +258,24 @@ def _for_each_key(b, w, keys, row_body):
     b.resolve(done)
 
 
-def translate_delete(stmt, conn, b, table):
+def translate_delete(stmt, conn, b, table, fire=None):
     w = WrWriter(b, table, None)
     keys = collect_keys(b, w, stmt.table, stmt.where)
-    _for_each_key(b, w, keys, lambda nxt: w.delete_current(count=True))
+    if fire is None:
+        _for_each_key(b, w, keys, lambda nxt: w.delete_current(count=True))
+        return b.finish(readonly=False)
+
+    def row(nxt):
+        old = b.alloc_reg(len(table.columns))
+        w.read_row(old)
+        fire.wr_before_delete(b, w, old, nxt)
+        w.delete_current(count=True)
+        fire.fire(b, fire.after, None, None, old, None, nxt)
+    _for_each_key(b, w, keys, row)
     return b.finish(readonly=False)
 
 
-def translate_update(stmt, conn, b, table, sets):
+def translate_update(stmt, conn, b, table, sets, fire=None):
     w = WrWriter(b, table, stmt.or_conflict)
     w.source.name = stmt.table.alias or table.name
     keys = collect_keys(b, w, stmt.table, stmt.where)
@@ -278,12 +292,16 @@ def translate_update(stmt, conn, b, table, sets):
             else:
                 b.emit(OP_Copy, old + i, new + i)
         w.affinity(new)
+        if fire is not None:
+            fire.wr_before_update(b, w, old, new, sets, nxt)
         w.check(new, nxt, old_first=old)
         key = w._gather(old, [ic.col for ic in w.pk.columns])
         w.seek_key(key, nxt)
         w.delete_current(count=False)
         w.insert_indexes(new)
         w.write(new)
+        if fire is not None:
+            fire.fire(b, fire.after, new, None, old, None, nxt)
     _for_each_key(b, w, keys, row)
     return b.finish(readonly=False)
 

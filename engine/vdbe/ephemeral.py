@@ -6,6 +6,7 @@ temporary B-trees in a private temp pager, limbodb in memory (OP_OpenEphemeral:
 DISTINCT sets, materialized subqueries, IN lists, UPDATE/DELETE row lists).
 A table keeps (rowid, payload) pairs in rowid order; an index keeps decoded
 keys sorted by its KeyInfo, an insert equal to an existing key replacing it.
+Rows may arrive encoded or, from MakeRecord with MAKERECORD_UNPACKED, as lists.
 ``ListRecord`` is a decoded row with Record's reading interface.
 """
 
@@ -112,12 +113,12 @@ class EphemeralCursor:
     def record(self):
         if self.is_index:
             return ListRecord(self.keys[self.pos])
-        return Record(self.payloads[self.pos])
+        p = self.payloads[self.pos]
+        return ListRecord(p) if p.__class__ is list else Record(p)
 
     def payload(self):
-        if self.is_index:
-            return encode_record(self.keys[self.pos])
-        return self.payloads[self.pos]
+        p = self.keys[self.pos] if self.is_index else self.payloads[self.pos]
+        return encode_record(p) if p.__class__ is list else p
 
     def insert(self, key, payload):
         keys = self.keys

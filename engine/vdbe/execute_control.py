@@ -15,6 +15,7 @@ from limbodb.storage.btree import BTreeCursor, clear_btree, create_btree, drop_b
 from limbodb.storage.integrity import integrity_check
 from limbodb.vdbe.value import AFF_NUMERIC, apply_affinity, truth
 from limbodb.vdbe.program import EXIT_BUSY, EXIT_DONE, EXIT_IO, halt_error
+from limbodb.vdbe.execute_savepoint import close_statement_savepoint, open_statement_savepoint
 
 
 def op_init(vm, insn, pc):
@@ -69,6 +70,7 @@ def op_halt(vm, insn, pc):
     counts = vm.program.counts_changes
 
     def run():
+        close_statement_savepoint(vm, True)
         r = conn.statement_done(True)
         if r.__class__ is IOM:
             vm.completion = r.completion
@@ -366,6 +368,8 @@ def op_transaction(vm, insn, pc):
     write, cookie = insn.p2 != 0, insn.p3
     conn = vm.conn
     nxt = pc + 1
+    if insn.p1:
+        return _transaction_db(vm, insn, pc)
 
     def run():
         try:
@@ -379,18 +383,57 @@ def op_transaction(vm, insn, pc):
             return EXIT_IO
         if conn.schema.cookie != cookie:
             raise OperationalError("database schema has changed", SQLITE_SCHEMA)
+        if write and not conn.autocommit:
+            open_statement_savepoint(vm)
         return nxt
     return run
 
 
-def op_autocommit(vm, insn, pc):
-    """Opcode: AutoCommit P1 P2 * * *
+def _transaction_db(vm, insn, pc):
+    """OP_Transaction on the temp or an attached database (P1 > 0)."""
+    from limbodb.attach import db_of
+    write, cookie = insn.p2 != 0, insn.p3
+    conn = vm.conn
+    inner = db_of(conn, insn.p1)
+    nxt = pc + 1
 
-    BEGIN (P1=0), COMMIT (P1=1) or ROLLBACK (P1=1, P2=1) of an explicit
-    transaction, through ``conn.set_autocommit``; then halt.
+    def run():
+        try:
+            r = inner.begin(write)
+        except BusyError:
+            vm.pc = pc
+            return EXIT_BUSY
+        if r.__class__ is IOM:
+            vm.completion = r.completion
+            vm.pc = pc
+            return EXIT_IO
+        if inner.schema.cookie != cookie:
+            raise OperationalError("database schema has changed", SQLITE_SCHEMA)
+        return nxt
+    return run
+
+
+def _db_conn(vm, index):
+    """The connection whose pager holds database ``index`` (P1 of the cookie/B-tree opcodes)."""
+    if not index:
+        return vm.conn
+    from limbodb.attach import db_of
+    return db_of(vm.conn, index)
+
+
+def op_autocommit(vm, insn, pc):
+    """Opcode: AutoCommit P1 P2 P3 * *
+
+    BEGIN (P1=0; P3=1: BEGIN CONCURRENT), COMMIT (P1=1) or ROLLBACK (P1=1,
+    P2=1) of an explicit transaction, through ``conn.set_autocommit``; then halt.
     """
     on, rollback = insn.p1 != 0, insn.p2 != 0
     conn = vm.conn
+    if insn.p3:
+        def run():
+            conn.set_autocommit(False, concurrent=True)
+            return EXIT_DONE
+        return run
 
     def run():
         r = conn.set_autocommit(on, rollback=rollback)
@@ -414,11 +457,11 @@ BTREE_APPLICATION_ID = 7
 def op_readcookie(vm, insn, pc):
     """Opcode: ReadCookie P1 P2 P3 * *
 
-    Register P2 = database header field P3 (BTREE_SCHEMA_VERSION, …).
+    Register P2 = header field P3 (BTREE_SCHEMA_VERSION, …) of database P1.
     """
     p2, field = insn.p2, _COOKIE_FIELDS[insn.p3]
     regs = vm.regs
-    conn = vm.conn
+    conn = _db_conn(vm, insn.p1)
     nxt = pc + 1
 
     def run():
@@ -430,10 +473,10 @@ def op_readcookie(vm, insn, pc):
 def op_setcookie(vm, insn, pc):
     """Opcode: SetCookie P1 P2 P3 * *
 
-    Database header field P2 = P3 (a write transaction is open).
+    Header field P2 of database P1 = P3 (a write transaction is open).
     """
     field, p3 = _COOKIE_FIELDS[insn.p2], insn.p3
-    conn = vm.conn
+    conn = _db_conn(vm, insn.p1)
     nxt = pc + 1
 
     def run():
@@ -445,11 +488,11 @@ def op_setcookie(vm, insn, pc):
 def op_createbtree(vm, insn, pc):
     """Opcode: CreateBtree P1 P2 P3 * *
 
-    Allocate a new B-tree (P3=1 table, 2 index); register P2 = its root page.
+    Allocate a new B-tree (P3=1 table, 2 index) in database P1; register P2 = its root page.
     """
     p2, is_index = insn.p2, insn.p3 == 2
     regs = vm.regs
-    conn = vm.conn
+    conn = _db_conn(vm, insn.p1)
     nxt = pc + 1
 
     def run():
@@ -464,13 +507,13 @@ def op_createbtree(vm, insn, pc):
 
 
 def op_destroy(vm, insn, pc):
-    """Opcode: Destroy P1 * * * *
+    """Opcode: Destroy P1 * P3 * *
 
-    Free every page of the B-tree rooted at page P1. (SQLite moves the last
+    Free every page of the B-tree rooted at page P1 of database P3. (SQLite moves the last
     root into the gap in auto-vacuum databases; limbodb does not auto-vacuum.)
     """
     p1 = insn.p1
-    conn = vm.conn
+    conn = _db_conn(vm, insn.p3)
     nxt = pc + 1
 
     def run():
@@ -484,13 +527,13 @@ def op_destroy(vm, insn, pc):
 
 
 def op_clear(vm, insn, pc):
-    """Opcode: Clear P1 * P3 * *
+    """Opcode: Clear P1 P2 P3 * *
 
-    Delete every entry of the B-tree rooted at P1 (keep the root). If P3 is
-    set, add the number of rows removed to the change count.
+    Delete every entry of the B-tree rooted at P1 of database P2 (keep the
+    root). If P3 is set, add the number of rows removed to the change count.
     """
     p1, p3 = insn.p1, insn.p3
-    conn = vm.conn
+    conn = _db_conn(vm, insn.p2)
     nxt = pc + 1
     state = vm.state
 
@@ -517,12 +560,26 @@ def op_clear(vm, insn, pc):
 
 
 def op_parseschema(vm, insn, pc):
-    """Opcode: ParseSchema * * * * *
+    """Opcode: ParseSchema P1 * * * *
 
-    Reload the schema from sqlite_schema after DDL changed it.
+    Reload the schema of database P1 from its sqlite_schema after DDL changed it.
     """
     conn = vm.conn
     nxt = pc + 1
+    if insn.p1:
+        inner = _db_conn(vm, insn.p1)
+
+        def run_db():
+            r = inner.reload_schema()
+            if r.__class__ is IOM:
+                vm.completion = r.completion
+                vm.pc = pc
+                return EXIT_IO
+            # The outer connection's programs were built against the old schema.
+            conn.schema_generation += 1
+            conn._clear_cache()
+            return nxt
+        return run_db
 
     def run():
         r = conn.reload_schema()
@@ -537,11 +594,11 @@ def op_parseschema(vm, insn, pc):
 def op_pagecount(vm, insn, pc):
     """Opcode: Pagecount P1 P2 * * *
 
-    Register P2 = the number of pages in the database file.
+    Register P2 = the number of pages in the file of database P1.
     """
     p2 = insn.p2
     regs = vm.regs
-    conn = vm.conn
+    conn = _db_conn(vm, insn.p1)
     nxt = pc + 1
 
     def run():
@@ -551,14 +608,14 @@ def op_pagecount(vm, insn, pc):
 
 
 def op_integrityck(vm, insn, pc):
-    """Opcode: IntegrityCk * P2 * P4 *
+    """Opcode: IntegrityCk P1 P2 * P4 *
 
-    Check the B-trees whose root pages are listed in P4; register P2 = the
-    list of SQLite's integrity_check messages (["ok"] when clean).
+    Check the B-trees of database P1 whose root pages are listed in P4;
+    register P2 = the list of SQLite's integrity_check messages (["ok"] when clean).
     """
     p2, roots = insn.p2, insn.p4
     regs = vm.regs
-    conn = vm.conn
+    conn = _db_conn(vm, insn.p1)
     nxt = pc + 1
 
     def run():

@@ -11,7 +11,7 @@ P4 the collation name. Mirrors the matching cases of sqlite src/vdbe.c.
 from limbodb.errors import InterfaceError, SQLITE_RANGE
 from limbodb.storage.record import compare_values, encode_record, real_storage_value
 from limbodb.vdbe import value as V
-from limbodb.vdbe.insn import SQLITE_AFF_MASK, SQLITE_JUMPIFNULL, SQLITE_NULLEQ
+from limbodb.vdbe.insn import MAKERECORD_UNPACKED, SQLITE_AFF_MASK, SQLITE_JUMPIFNULL, SQLITE_NULLEQ
 from limbodb.vdbe.program import EXIT_ROW
 
 
@@ -169,16 +169,23 @@ def op_resultrow(vm, insn, pc):
 
 
 def op_makerecord(vm, insn, pc):
-    """Opcode: MakeRecord P1 P2 P3 P4 *
+    """Opcode: MakeRecord P1 P2 P3 P4 P5
 
     Register P3 = the record of registers P1..P1+P2-1, after applying the
-    affinity string P4 (one SQLite affinity letter per column) if given.
+    affinity string P4 (one SQLite affinity letter per column) if given. With
+    P5 MAKERECORD_UNPACKED the values stay a list (for ephemeral cursors and
+    sorters, which would only decode the record again).
     """
     p1, p3 = insn.p1, insn.p3
     end = p1 + insn.p2
     regs = vm.regs
     nxt = pc + 1
     affs = _affinities(insn.p4)
+    if insn.p5 & MAKERECORD_UNPACKED and affs is None:
+        def run_list():
+            regs[p3] = regs[p1:end]
+            return nxt
+        return run_list
     if affs is None:
         def run():
             regs[p3] = encode_record(regs[p1:end])
@@ -440,67 +447,88 @@ def op_or(vm, insn, pc):
     return _logic(vm, insn, pc, False)
 
 
-def _compare_factory(test):
-    def factory(vm, insn, pc):
-        p1, p2, p3, coll, p5 = insn.p1, insn.p2, insn.p3, insn.p4, insn.p5
-        regs = vm.regs
-        nxt = pc + 1
-        aff = p5 & SQLITE_AFF_MASK
-        jump_null = p5 & SQLITE_JUMPIFNULL
-        nulleq = p5 & SQLITE_NULLEQ
-        convert = V.apply_compare_affinity if aff > V.AFF_BLOB else None
-        # Same-class operands need no affinity conversion, except numbers under TEXT affinity.
-        fast = aff != V.AFF_TEXT
-        if coll is not None and coll.upper() == "BINARY":
-            coll = None
-
-        def run():
+# One factory per comparison opcode, generated from this template with the operator written
+# inline: a compare is one closure call with no further call on its common paths.
+_COMPARE_TEMPLATE = """
+def factory(vm, insn, pc):
+    p1, p2, p3, coll, p5 = insn.p1, insn.p2, insn.p3, insn.p4, insn.p5
+    regs = vm.regs
+    nxt = pc + 1
+    aff = p5 & SQLITE_AFF_MASK
+    jump_null = p2 if p5 & SQLITE_JUMPIFNULL else nxt
+    nulleq = p5 & SQLITE_NULLEQ
+    convert = V.apply_compare_affinity if aff > V.AFF_BLOB else None
+    if coll is not None and coll.upper() == "BINARY":
+        coll = None
+    if aff == V.AFF_TEXT:
+        # Numbers compared under TEXT affinity become text first: no same-class shortcut.
+        def run_text():
             b = regs[p1]
             a = regs[p3]
             if a is None or b is None:
                 if nulleq:
-                    r = 0 if a is b else 1
-                    return p2 if test(r) else nxt
-                return p2 if jump_null else nxt
-            ca = a.__class__
-            if ca is b.__class__ and ca is not str and fast:
-                return p2 if test((a > b) - (a < b)) else nxt
-            if convert is not None:
-                a = convert(a, aff)
-                b = convert(b, aff)
-            return p2 if test(compare_values(a, b, coll)) else nxt
-        return run
-    return factory
+                    return p2 if (0 if a is b else 1) OP 0 else nxt
+                return jump_null
+            return p2 if compare_values(convert(a, aff), convert(b, aff), coll) OP 0 else nxt
+        return run_text
+
+    def run():
+        b = regs[p1]
+        a = regs[p3]
+        ca = a.__class__
+        if ca is b.__class__:
+            if ca is int:
+                return p2 if a OP b else nxt
+            if ca is float or ca is bytes:
+                # Not ``a OP b``: a NaN must compare as equal, as compare_values has it.
+                return p2 if (a > b) - (a < b) OP 0 else nxt
+        if a is None or b is None:
+            if nulleq:
+                return p2 if (0 if a is b else 1) OP 0 else nxt
+            return jump_null
+        if convert is not None:
+            a = convert(a, aff)
+            b = convert(b, aff)
+        return p2 if compare_values(a, b, coll) OP 0 else nxt
+    return run
+"""
 
 
-op_eq = _compare_factory(lambda r: r == 0)
+def _compare_factory(op):
+    env = {"SQLITE_AFF_MASK": SQLITE_AFF_MASK, "SQLITE_JUMPIFNULL": SQLITE_JUMPIFNULL,
+           "SQLITE_NULLEQ": SQLITE_NULLEQ, "V": V, "compare_values": compare_values}
+    exec(compile(_COMPARE_TEMPLATE.replace("OP", op), "<compare " + op + ">", "exec"), env)
+    return env["factory"]
+
+
+op_eq = _compare_factory("==")
 op_eq.__doc__ = """Opcode: Eq P1 P2 P3 P4 P5
 
 Jump to P2 if register P3 == register P1, comparing with affinity P5 and
 collation P4. NULL operands jump only with SQLITE_JUMPIFNULL; with
 SQLITE_NULLEQ (IS) two NULLs are equal.
 """
-op_ne = _compare_factory(lambda r: r != 0)
+op_ne = _compare_factory("!=")
 op_ne.__doc__ = """Opcode: Ne P1 P2 P3 P4 P5
 
 Jump to P2 if register P3 != register P1 (see Eq).
 """
-op_lt = _compare_factory(lambda r: r < 0)
+op_lt = _compare_factory("<")
 op_lt.__doc__ = """Opcode: Lt P1 P2 P3 P4 P5
 
 Jump to P2 if register P3 < register P1 (see Eq).
 """
-op_le = _compare_factory(lambda r: r <= 0)
+op_le = _compare_factory("<=")
 op_le.__doc__ = """Opcode: Le P1 P2 P3 P4 P5
 
 Jump to P2 if register P3 <= register P1 (see Eq).
 """
-op_gt = _compare_factory(lambda r: r > 0)
+op_gt = _compare_factory(">")
 op_gt.__doc__ = """Opcode: Gt P1 P2 P3 P4 P5
 
 Jump to P2 if register P3 > register P1 (see Eq).
 """
-op_ge = _compare_factory(lambda r: r >= 0)
+op_ge = _compare_factory(">=")
 op_ge.__doc__ = """Opcode: Ge P1 P2 P3 P4 P5
 
 Jump to P2 if register P3 >= register P1 (see Eq).

@@ -17,16 +17,19 @@ from limbodb.vdbe.sorter import Sorter
 
 
 def op_sorteropen(vm, insn, pc):
-    """Opcode: SorterOpen P1 P2 * P4 *
+    """Opcode: SorterOpen P1 P2 P3 P4 *
 
-    Open sorter cursor P1 for rows of P2 columns ordered by SortSpec P4.
+    Open sorter cursor P1 for rows of P2 columns ordered by SortSpec P4. With
+    P3, only the first register-P3 rows in order are wanted (when positive).
     """
-    p1, spec = insn.p1, insn.p4
+    p1, p3, spec = insn.p1, insn.p3, insn.p4
     cursors = vm.cursors
+    regs = vm.regs
     nxt = pc + 1
 
     def run():
-        cursors[p1] = VdbeCursor(Sorter(spec))
+        cap = regs[p3] if p3 else 0
+        cursors[p1] = VdbeCursor(Sorter(spec, cap if cap.__class__ is int and cap > 0 else 0))
         return nxt
     return run
 
@@ -43,6 +46,21 @@ def op_sorterinsert(vm, insn, pc):
 
     def run():
         cursors[p1].btc.insert(regs[p2])
+        return nxt
+    return run
+
+
+def sorter_insert_run(vm, insns, pc):
+    """MakeRecord (unpacked) then SorterInsert of that record, fused (program.py)."""
+    mk, ins = insns
+    first, end, rec, p1 = mk.p1, mk.p1 + mk.p2, mk.p3, ins.p1
+    cursors = vm.cursors
+    regs = vm.regs
+    nxt = pc + 2
+
+    def run():
+        row = regs[rec] = regs[first:end]
+        cursors[p1].btc.insert(row)
         return nxt
     return run
 
@@ -183,12 +201,14 @@ def op_rowsetadd(vm, insn, pc):
 
 
 def op_rowsetread(vm, insn, pc):
-    """Opcode: RowSetRead P1 P2 P3 * *
+    """Opcode: RowSetRead P1 P2 P3 * P5
 
     Take the next integer from the row set in register P1 into register P3,
-    in the order added; jump to P2 when the set is exhausted.
+    in the order added (P5=1: smallest first, as SQLite's RowSet, which
+    triggers make visible); jump to P2 when the set is exhausted.
     """
     p1, p2, p3 = insn.p1, insn.p2, insn.p3
+    ordered = insn.p5 == 1
     regs = vm.regs
     state = vm.state
     nxt = pc + 1
@@ -200,6 +220,8 @@ def op_rowsetread(vm, insn, pc):
             state.pop(pc, None)
             regs[p1] = None
             return p2
+        if ordered and i == 0:
+            rs.sort()
         regs[p3] = rs[i]
         state[pc] = i + 1
         return nxt

@@ -127,6 +127,12 @@ OP_Window = 114
 OP_Vacuum = 115
 OP_Analyze = 116
 OP_Reindex = 117
+OP_VFilter = 118
+OP_Savepoint = 119
+OP_FkCheck = 120
+OP_FkRow = 121
+OP_Program = 122
+OP_TriggerHalt = 123
 
 OPCODE_NAMES = [name[3:] for name, value in sorted(
     ((k, v) for k, v in globals().items() if k.startswith("OP_")), key=lambda kv: kv[1])]
@@ -142,6 +148,10 @@ OPFLAG_NCHANGE = 0x01
 OPFLAG_LASTROWID = 0x20
 OPFLAG_ISUPDATE = 0x04
 OPFLAG_APPEND = 0x08
+
+# MakeRecord P5 (limbodb's own): leave the values as a list instead of encoding them, for a
+# record bound for an ephemeral table, ephemeral index or sorter (which never reach a file).
+MAKERECORD_UNPACKED = 0x01
 
 # OP_Halt error actions in P2 (sqliteInt.h OE_*).
 OE_NONE = 0

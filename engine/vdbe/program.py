@@ -40,11 +40,13 @@ def _handlers():
     global _HANDLERS
     if _HANDLERS is None:
         from limbodb.vdbe import (execute_control, execute_cursor, execute_data, execute_maintenance,
-                                  execute_sort, execute_window)
+                                  execute_fkey, execute_savepoint, execute_sort, execute_trigger,
+                                  execute_tvf, execute_window)
         from limbodb.vdbe.insn import OPCODE_NAMES
         table = [None] * len(OPCODE_NAMES)
         for mod in (execute_control, execute_cursor, execute_data, execute_sort, execute_window,
-                    execute_maintenance):
+                    execute_maintenance, execute_tvf, execute_savepoint, execute_trigger,
+                    execute_fkey):
             for op, name in enumerate(OPCODE_NAMES):
                 fn = getattr(mod, "op_" + name.lower(), None)
                 if fn is not None:
@@ -54,15 +56,42 @@ def _handlers():
 
 
 def _prototype(insns):
-    """(pc, handler factory, insn) per instruction: what each new VM binds."""
+    """(pc, handler factory, insn) per instruction: what each new VM binds.
+
+    Where a run of instructions can be done by one closure (``_fused``), the
+    first pc gets that closure, which continues after the run; the later pcs
+    keep their own closures, so a jump into the run still works.
+    """
     table = _handlers()
     proto = []
     for pc, insn in enumerate(insns):
         factory = table[insn.opcode]
         if factory is None:
             raise OperationalError(f"opcode {insn.name} not implemented")
-        proto.append((pc, factory, insn))
+        fused = _fused(insns, pc)
+        proto.append((pc, factory, insn) if fused is None else (pc,) + fused)
     return proto
+
+
+def _fused(insns, pc):
+    """(factory, list of insns) for a run starting at ``pc`` worth one closure, or None."""
+    from limbodb.vdbe.insn import MAKERECORD_UNPACKED, OP_Column, OP_MakeRecord, OP_SorterInsert
+    insn = insns[pc]
+    op = insn.opcode
+    if op == OP_Column:
+        end = pc + 1
+        while end < len(insns) and insns[end].opcode == OP_Column and insns[end].p1 == insn.p1:
+            end += 1
+        if end - pc > 1:
+            from limbodb.vdbe.execute_cursor import column_run
+            return column_run, insns[pc:end]
+    elif op == OP_MakeRecord and insn.p5 & MAKERECORD_UNPACKED and insn.p4 is None \
+            and pc + 1 < len(insns):
+        nxt = insns[pc + 1]
+        if nxt.opcode == OP_SorterInsert and nxt.p2 == insn.p3:
+            from limbodb.vdbe.execute_sort import sorter_insert_run
+            return sorter_insert_run, insns[pc:pc + 2]
+    return None
 
 
 class Program:
@@ -97,13 +126,16 @@ class VM:
     """One execution of a Program: registers, cursors, pc and the step loop."""
 
     __slots__ = ("program", "conn", "regs", "cursors", "params", "pc", "completion", "row",
-                 "changes", "ops", "state", "_error", "_error_action", "_finishing", "halted")
+                 "changes", "ops", "state", "_error", "_error_action", "_finishing", "halted",
+                 "stmt_savepoint", "_blank_regs", "_blank_cursors")
 
     def __init__(self, program, conn):
         self.program = program
         self.conn = conn
-        self.regs = [None] * max(program.nregs, 1)
-        self.cursors = [None] * max(program.ncursors, 1)
+        self._blank_regs = (None,) * max(program.nregs, 1)
+        self._blank_cursors = (None,) * max(program.ncursors, 1)
+        self.regs = list(self._blank_regs)
+        self.cursors = list(self._blank_cursors)
         self.params = [None] * (program.param_count + 1)
         # Per-instruction state for handlers that must resume mid-way (keyed by pc).
         self.state = {}
@@ -115,6 +147,8 @@ class VM:
         self._error_action = 0
         self._finishing = False
         self.halted = False
+        # The pager savepoint of a write inside an explicit transaction (execute_savepoint.py).
+        self.stmt_savepoint = None
         proto = program.proto
         if proto is None:
             proto = program.proto = _prototype(program.insns)
@@ -129,12 +163,9 @@ class VM:
 
     def reset(self):
         """Make the VM ready to run again; closes cursors. Bindings are kept."""
-        regs = self.regs
-        for i in range(len(regs)):
-            regs[i] = None
-        cursors = self.cursors
-        for i in range(len(cursors)):
-            cursors[i] = None
+        # Slice assignment keeps the list objects the instruction closures captured.
+        self.regs[:] = self._blank_regs
+        self.cursors[:] = self._blank_cursors
         self.state.clear()
         self.pc = 0
         self.completion = None
@@ -143,6 +174,10 @@ class VM:
         self._error = None
         self._finishing = False
         self.halted = False
+        if self.stmt_savepoint is not None:
+            # Reset before its end: the statement's changes so far stay, as sqlite3_reset's.
+            self.conn.pager.release_savepoint(self.stmt_savepoint)
+            self.stmt_savepoint = None
 
     def step(self):
         """Run until a row, the end, or a wait: ROW | DONE | IO | BUSY.
@@ -187,6 +222,9 @@ class VM:
         self._finishing = True
         conn = self.conn
         action = self._error_action
+        if self.stmt_savepoint is not None:
+            from limbodb.vdbe.execute_savepoint import close_statement_savepoint
+            close_statement_savepoint(self, action == OE_FAIL)
         if action == OE_ROLLBACK and not conn.autocommit:
             r = conn.set_autocommit(True, rollback=True)
         else:

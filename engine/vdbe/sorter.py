@@ -57,17 +57,29 @@ def _value_key(coll):
 
 
 class Sorter:
-    """An in-memory sorter of value lists."""
+    """An in-memory sorter of value lists.
 
-    __slots__ = ("spec", "rows", "pos")
+    With a ``cap`` (ORDER BY ... LIMIT) only the first ``cap`` rows in order
+    are wanted: whenever the rows reach a few times the cap they are sorted
+    and cut back to it. The sort is stable, so the rows kept are those a full
+    sort would put first.
+    """
 
-    def __init__(self, spec):
+    __slots__ = ("spec", "rows", "pos", "cap", "_trim_at")
+
+    def __init__(self, spec, cap=0):
         self.spec = spec
         self.rows = []
         self.pos = 0
+        self.cap = cap
+        self._trim_at = max(4 * cap, 256) if cap else 0
 
     def insert(self, row):
-        self.rows.append(decode_record(row) if row.__class__ is not list else row)
+        rows = self.rows
+        rows.append(decode_record(row) if row.__class__ is not list else row)
+        if len(rows) == self._trim_at:
+            self.sort()
+            del rows[self.cap:]
 
     def sort(self):
         """Sort the rows; True if there is at least one."""

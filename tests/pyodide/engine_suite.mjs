@@ -27,10 +27,10 @@ pyodide.globals.set("pytest_args", pyodide.toPy(pytestArgs));
 pyodide.runPython(`
 import importlib, os, shutil, site, sys
 
-site = site.getsitepackages()[0]
+site_packages = site.getsitepackages()[0]
 skip = shutil.ignore_patterns("__pycache__")
-shutil.copytree("/repo/engine", site + "/limbodb", ignore=skip)
-shutil.copytree("/repo/io", site + "/limbodb/io", ignore=skip)
+shutil.copytree("/repo/engine", site_packages + "/limbodb", ignore=skip)
+shutil.copytree("/repo/io", site_packages + "/limbodb/io", ignore=skip)
 # The wheels were unpacked after the interpreter started: forget its cached directory listings.
 importlib.invalidate_caches()
 # Relative paths (hypothesis' example database) land in memory, not in the host's repository.

@@ -211,3 +211,26 @@ def test_sequence_and_close_on_an_ephemeral_table():
         Insn(OP_Halt),
     ]
     assert _rows_of(insns) == [(0, 1)]
+
+
+def test_coroutine_yields_rows_to_its_caller_and_ends_at_yield_p2():
+    from limbodb.vdbe.insn import OP_EndCoroutine, OP_Gosub, OP_InitCoroutine, OP_Once, OP_Return, OP_Yield
+    insns = [
+        Insn(OP_Init, 0, 1),
+        Insn(OP_InitCoroutine, 1, 7, 2),   # 1: coroutine body at 2, continue at 7
+        Insn(OP_Integer, 10, 2),           # 2: coroutine: produce 10, then 20
+        Insn(OP_Yield, 1),                 # 3
+        Insn(OP_Integer, 20, 2),           # 4
+        Insn(OP_Yield, 1),                 # 5
+        Insn(OP_EndCoroutine, 1),          # 6
+        Insn(OP_Yield, 1, 13),             # 7: caller: next value, or 13 when done
+        Insn(OP_Gosub, 4, 14),             # 8: subroutine emits the row
+        Insn(OP_Once, 0, 7),               # 9: first time only: one extra row
+        Insn(OP_Integer, -1, 3),           # 10
+        Insn(OP_ResultRow, 3, 1),          # 11
+        Insn(OP_Goto, 0, 7),               # 12
+        Insn(OP_Halt),                     # 13
+        Insn(OP_ResultRow, 2, 1),          # 14: subroutine
+        Insn(OP_Return, 4),                # 15
+    ]
+    assert _rows_of(insns) == [(10,), (-1,), (20,)]
