@@ -75,7 +75,8 @@ def detach(conn, name):
             break
     else:
         raise OperationalError(f"no such database: {name}")
-    if inner._write_tx:
+    if inner._write_tx or inner._read_tx:
+        # A transaction or a running statement still uses it.
         raise OperationalError(f"database {name} is locked")
     run_sync(inner.io, inner.close)
     del conn.dbs[i]
@@ -122,11 +123,6 @@ def database_list(conn):
     return rows
 
 
-def begin_db(conn, index, write):
-    """Re-entrant: OP_Transaction on database ``index`` (the temp or an attached one)."""
-    return db_of(conn, index).begin(write)
-
-
 def end_aux(conn, ok):
     """Re-entrant: commit (``ok``) or roll back the open transactions of temp and attached
     databases, in index order; a database already finished is skipped when called again."""
@@ -143,6 +139,13 @@ def end_aux(conn, ok):
 def rollback_aux(conn):
     """Roll back the temp and attached databases (a rollback never waits)."""
     end_aux(conn, False)
+
+
+def end_aux_reads(conn):
+    """End the read transactions of temp and attached databases (no statement runs any more)."""
+    for inner in conn.dbs[1:]:
+        if inner is not None and not inner._write_tx:
+            inner._end_read()
 
 
 def close_aux(conn):

@@ -23,7 +23,7 @@ from limbodb.errors import (
 from limbodb.functions import FUNCTIONS
 from limbodb.io.completion import IO
 from limbodb.parser import parse_one
-from limbodb.attach import close_aux, end_aux, rollback_aux
+from limbodb.attach import close_aux, end_aux, end_aux_reads, rollback_aux
 from limbodb.mvcc import DDL_MESSAGE, NOT_ENABLED_MESSAGE, MvccTx, mvcc_enabled
 from limbodb.schema import Schema
 from limbodb.statement import Statement
@@ -120,6 +120,8 @@ class Connection:
         self.dbs = [self, None]
         self.db_name = "main"
         self.db_index = 0
+        # Set while a view of that database is compiled (translate/attach.py bound_db).
+        self.bound_db = None
         self._read_tx = False
         self._write_tx = False
         self._schema_stale = True
@@ -242,8 +244,10 @@ class Connection:
             if r.__class__ is IO:
                 return r
             self._write_tx = True
-            if self.mvcc_tx is None and mvcc_enabled(self):
-                self.mvcc_tx = MvccTx(self, False)
+            if self.mvcc_tx is None and (self._concurrent or mvcc_enabled(self)):
+                # A concurrent one registers here when a running statement's snapshot
+                # predates BEGIN CONCURRENT (MvccTx.floor covers the unrecorded commits).
+                self.mvcc_tx = MvccTx(self, self._concurrent)
             if self.savepoints:
                 open_pending(self)
         return None
@@ -364,6 +368,8 @@ class Connection:
             self.interrupted = False
             if self.autocommit:
                 self._end_read()
+                if len(self.dbs) > 2 or self.dbs[1] is not None:
+                    end_aux_reads(self)
 
     def interrupt(self):
         """Make running statements fail with "interrupted" at their next step."""

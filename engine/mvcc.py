@@ -1,26 +1,22 @@
 """MVCC: ``PRAGMA journal_mode = mvcc`` and ``BEGIN CONCURRENT`` (Turso's concurrent writes).
 
-A concurrent transaction writes without the single-writer lock, into the private dirty
-pages of its own pager on its own snapshot (snapshot isolation: it reads the snapshot plus
-its own writes). Every write transaction on an MVCC database records its write set, the
-(B-tree root, key) pairs its row operations touched (a rowid, or an index record's values
-less the last one, so that equal keys of a UNIQUE index collide). ``MvccDatabase``
-remembers, per key, the commit that last wrote it (forgotten once no concurrent
-transaction is open) and which open concurrent transaction owns it. A write to a key
-committed after our snapshot or owned by another open concurrent transaction fails at once
-with "Write-write conflict" (SQLITE_BUSY) and rolls the transaction back (first writer
-wins, as Turso). COMMIT takes the writer lock (an open BEGIN/IMMEDIATE writer makes it a
-conflict too). With no commit since our snapshot the pages commit as they are; otherwise it
-rebases: it reads the final state of every touched key from its private pages, drops them,
-takes a fresh snapshot and replays those states through B-tree cursors, then commits.
-Durability is the WAL's (synced per commit): unlike Turso there is no ``-log`` file and the
-mode is not written into the header (bytes 18/19 stay 2), so the file stays SQLite's.
-DDL needs an exclusive transaction; a commit of DDL (or of B-tree clears) makes rebasing
-concurrent transactions older than it conflict. Mirrors Turso core/mvcc/database.
+A concurrent transaction writes, without the writer lock, private dirty pages on its own
+snapshot (snapshot isolation). Each write transaction on an MVCC database records its write
+set: (root, rowid), or (root, index values less the rowid) for UNIQUE indexes and WITHOUT
+ROWID tables. A write to a key committed after our snapshot, or owned by another open
+concurrent transaction, fails at once with "Write-write conflict" (SQLITE_BUSY) and rolls
+the transaction back (first writer wins, as Turso). COMMIT takes the writer lock (a held
+BEGIN/IMMEDIATE lock is a conflict too); with no commit since our snapshot the pages commit
+as they are, else it rebases: reads the final state of each touched key from its pages,
+drops them, replays those states on a fresh snapshot through B-tree cursors, commits.
+Unlike Turso: durability is the WAL's, with no ``-log`` file; the mode lives in the shared
+Database (not in header bytes 18/19), so the file stays SQLite's. DDL needs an exclusive
+transaction, and a DDL commit makes older concurrent transactions conflict at COMMIT.
+Mirrors Turso core/mvcc/database.
 """
 
 from limbodb.errors import OperationalError, SQLITE_BUSY
-from limbodb.io.completion import IO
+from limbodb.io.completion import IO, IOResult
 from limbodb.storage.btree import SEEK_EQ, BTreeCursor
 from limbodb.storage.record import decode_record
 from limbodb.vdbe.insn import OE_ROLLBACK
@@ -75,7 +71,7 @@ class MvccDatabase:
         other commit can take ``seq``; a commit that then fails leaves only extra conflicts.
         """
         committed = self.committed
-        if self.active - {tx}:
+        if len(self.active) > (tx in self.active):
             for k in tx.keys:
                 committed[k] = seq
         if tx.unlogged:
@@ -107,43 +103,46 @@ def mvcc_enabled(conn):
 
 def set_journal_mode(conn, mode):
     """PRAGMA journal_mode = X at step time: the resulting mode's name, as Turso reports it."""
-    if conn.db is None or conn.path == ":memory:":
-        return "memory"
     st = mvcc_state(conn.db)
     mode = str(mode).lower()
     if mode in ("mvcc", "experimental_mvcc"):
         st.enabled = True
     elif mode == "wal":
         st.enabled = False
-    return "mvcc" if st.enabled else "wal"
+    return journal_mode(conn)
 
 
 def journal_mode(conn):
-    if conn.db is None or conn.path == ":memory:":
-        return "memory"
-    return "mvcc" if mvcc_state(conn.db).enabled else "wal"
+    """The mode PRAGMA journal_mode reports: sqlite3's unless MVCC is on."""
+    if mvcc_state(conn.db).enabled:
+        return "mvcc"
+    return "memory" if conn.path == ":memory:" else "wal"
 
 
 class MvccTx:
     """One write transaction's write set, and a concurrent one's commit state machine."""
 
     __slots__ = ("state", "pager", "concurrent", "keys", "touched", "unlogged", "phase", "ops",
-                 "idx", "step", "cursor", "doomed")
+                 "idx", "step", "cursor", "floor", "nonunique")
 
     def __init__(self, conn, concurrent):
         self.state = mvcc_state(conn.db)
         self.pager = conn.pager
         self.concurrent = concurrent
         self.keys = set()
-        # (root, key_info, key) in first-touch order: key is a rowid or an index values tuple
+        # (root, key) -> key_info, in first-touch order: key is a rowid or an index values tuple
         self.touched = {}
+        # Entries of non-UNIQUE indexes never conflict: their rows' rowids already do.
+        self.nonunique = frozenset(i.root for i in conn.schema.indexes.values() if not i.unique and i.root)
         self.unlogged = False
         self.phase = _LOCK
         self.ops = []
         self.idx = 0
         self.step = _SEEK
         self.cursor = None
-        self.doomed = False
+        # Commits numbered up to ``floor`` may be missing from the history: a snapshot
+        # older than it (taken before registering) cannot be rebased safely.
+        self.floor = conn.db.commit_seq if conn.pager.tx_state else -1
         if concurrent:
             self.state.active.add(self)
 
@@ -152,18 +151,21 @@ class MvccTx:
     def _touch(self, btc, key, ckey):
         if btc.pager is not self.pager:
             return
-        ckey = (btc.root, ckey)
+        root = btc.root
+        if self.concurrent:
+            self.touched[(root, key)] = btc.key_info
+        if root in self.nonunique:
+            return
+        ckey = (root, ckey)
         if self.concurrent and ckey not in self.keys:
             st = self.state
             seq = st.committed.get(ckey)
             owner = st.owners.get(ckey)
             if (seq is not None and seq > self.pager.snapshot_seq) or (
                     owner is not None and owner is not self) or st.schema_seq > self.pager.snapshot_seq:
-                self.doomed = True
                 raise conflict_error()
             st.owners[ckey] = self
         self.keys.add(ckey)
-        self.touched[(btc.root, key)] = btc.key_info
 
     def table_write(self, btc, rowid):
         """OP_Insert / OP_Delete on a table cursor: the row ``rowid`` changes."""
@@ -180,7 +182,7 @@ class MvccTx:
         if btc.__class__ is BTreeCursor:
             self.index_write(btc, decode_record(payload))
 
-    def delete(self, btc) -> IO | None:
+    def delete(self, btc) -> IOResult[None]:
         """Re-entrant: OP_Delete of the cursor's current entry (table or index)."""
         if btc.__class__ is not BTreeCursor or btc.pager is not self.pager:
             return None
@@ -195,7 +197,7 @@ class MvccTx:
 
     # --- commit of a concurrent transaction --------------------------------------------------
 
-    def commit(self) -> IO | None:
+    def commit(self) -> IOResult[None]:
         """Re-entrant: commit a concurrent transaction (see the module docstring).
 
         Raises the conflict error, after which the caller rolls the transaction back.
@@ -211,7 +213,7 @@ class MvccTx:
                 snap = pager.snapshot_seq
                 if snap != db.commit_seq:
                     committed = st.committed
-                    if st.schema_seq > snap:
+                    if st.schema_seq > snap or snap < self.floor:
                         raise conflict_error()
                     for k in self.keys:
                         seq = committed.get(k)
@@ -252,7 +254,7 @@ class MvccTx:
                     return r
                 return None
 
-    def _gather(self):
+    def _gather(self) -> IOResult[None]:
         """Re-entrant: ops[i] becomes ((root, key), (key_info, payload or None)) from our pages."""
         ops = self.ops
         while self.idx < len(ops):
@@ -278,7 +280,7 @@ class MvccTx:
             self.cursor = None
         return None
 
-    def _apply(self):
+    def _apply(self) -> IOResult[None]:
         """Re-entrant: make each gathered key's state on the fresh snapshot equal ours."""
         ops = self.ops
         while self.idx < len(ops):

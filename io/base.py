@@ -14,6 +14,9 @@ the JS worker, tests) waits; the engine never does.
 Locks: ``File.lock(level)`` is a non-blocking advisory lock attempt returning
 True or False (SHARED or EXCLUSIVE, SQLite's POSIX byte ranges where the
 backend has real files); backends without other processes always succeed.
+
+``IO.async_reads`` is True for backends whose reads can be in flight together
+(SimulatedIO, io_uring): only there does the pager read ahead of a scan.
 """
 
 import time
@@ -64,6 +67,10 @@ class File:
 
 class IO:
     """A backend: opens files and drives their completions."""
+
+    # False when reads finish inside pread (MemoryIO, BlockingIO): reading ahead
+    # there would only spend time and memory on pages a scan may never reach.
+    async_reads = False
 
     def open_file(self, path, flags=OPEN_READWRITE | OPEN_CREATE):
         raise NotImplementedError

@@ -127,6 +127,8 @@ class SimulatedIO(IO):
     A higher ``finish_probability`` finishes more operations per run_once().
     """
 
+    async_reads = True
+
     def __init__(self, seed=0, *, files=None, finish_probability=0.5, error_rate=0.0, short_read_rate=0.0,
                  fail_at=None, fault_plan=None):
         """``files`` maps path -> bytes: initial contents, already durable."""

@@ -1,7 +1,8 @@
 // Type declarations for limbodb/compat: better-sqlite3's synchronous API (Node.js only).
 
 import type {
-  AggregateOptions, BatchMode, BatchStatement, BindParameters, ColumnDefinition, FunctionOptions, ResultSet, RunResult,
+  AggregateOptions, BatchMode, BatchStatement, BindParameters, ColumnDefinition, EncryptionOptions, FunctionOptions,
+  ResultSet, RunResult,
 } from "./index.js";
 
 export { SqliteError } from "./index.js";
@@ -10,6 +11,7 @@ export interface Options {
   readonly?: boolean;
   fileMustExist?: boolean;
   defaultSafeIntegers?: boolean;
+  encryption?: EncryptionOptions;
 }
 
 export declare class Statement<Row = any> {
@@ -57,6 +59,13 @@ export default class Database {
   function(name: string, options: FunctionOptions, fn: (...args: any[]) => any): this;
   aggregate<T>(name: string, options: AggregateOptions<T>): this;
   defaultSafeIntegers(toggle?: boolean): this;
+  /** The WAL frame API, synchronously: see index.d.ts. */
+  walFrameCount(): number;
+  walGetFrame(n: number): Uint8Array;
+  walInsertBegin(): void;
+  walInsertFrame(n: number, frame: Uint8Array): void;
+  walInsertEnd(): void;
+  walAutoCheckpointDisable(): void;
   close(): this;
 }
 

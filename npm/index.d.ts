@@ -7,10 +7,21 @@ export interface Options {
   fileMustExist?: boolean;
   /** Return integers as BigInt from every statement of this database. */
   defaultSafeIntegers?: boolean;
+  /** Open (or create) a database encrypted at rest, in Turso's on-disk format. */
+  encryption?: EncryptionOptions;
   /** Browser only: where Pyodide's pyodide.mjs is served (default: the npm "pyodide" package beside this one). */
   pyodideURL?: string;
   /** Browser only: where the limbodb wheel is served (default: dist/limbodb.whl of this package). */
   wheelURL?: string;
+}
+
+export type Cipher =
+  | "aes128gcm" | "aes256gcm" | "aegis128l" | "aegis128x2" | "aegis128x4" | "aegis256" | "aegis256x2" | "aegis256x4";
+
+export interface EncryptionOptions {
+  cipher: Cipher;
+  /** The key in hex: 32 digits for the 128-bit ciphers, 64 for the 256-bit ones. Never stored. */
+  hexkey: string;
 }
 
 /** A bind value: null/undefined are NULL, booleans 1/0, typed arrays and ArrayBuffers their bytes as a BLOB. */
@@ -117,6 +128,19 @@ export declare class Database {
   /** Register a JavaScript aggregate: step returns the next accumulator (undefined keeps it). */
   aggregate<T>(name: string, options: AggregateOptions<T>): this;
   defaultSafeIntegers(toggle?: boolean): this;
+  /** WAL frame API (replication): committed frames in this database's WAL. */
+  walFrameCount(): Promise<number>;
+  /** Frame n (from 1) as stored: its 24-byte header followed by its page. */
+  walGetFrame(n: number): Promise<Uint8Array>;
+  /** Take the write lock for a run of walInsertFrame calls. */
+  walInsertBegin(): Promise<void>;
+  /** Insert a primary's frame n: identical to one already there is accepted, different is a
+   * SqliteError (nothing applied); the next position waits for its commit frame; a gap is an error. */
+  walInsertFrame(n: number, frame: Uint8Array): Promise<void>;
+  /** End the insert session, dropping a transaction whose commit frame did not come. */
+  walInsertEnd(): Promise<void>;
+  /** Stop automatic checkpoints, so frame numbers stay aligned with the primary's. */
+  walAutoCheckpointDisable(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -149,12 +149,35 @@ class BTreeCursor:
             r = pager.read_page(info.children[self._ci])
             if r.__class__ is IO:
                 return r
-            info = self._child_info(r)
+            child = self._child_info(r)
+            if left and child.leaf and pager.readahead:
+                self._read_ahead(info.children, self._ci)
+            info = child
             self._pages.append(self._page)
             self._idxs.append(self._ci)
             self._page = r
             self._info = info
             self._ci = 0 if left else info.ncells
+
+    def _read_ahead(self, children, ci):
+        """A forward scan entered leaf ``ci`` of interior ``_page``: read the next leaves
+        ahead, and near the page's end the next interior page (or its first leaves)."""
+        pager = self.pager
+        window = pager.readahead
+        wanted = children[ci + 1:ci + 1 + window]
+        short = ci + 1 + window - len(children)
+        # Only pages already decoded are looked into: read-ahead never reports corruption.
+        pinfo = self._pages[-1].aux if short > 0 and self._pages else None
+        if pinfo is not None:
+            i = self._idxs[-1] + 1
+            if i < len(pinfo.children):
+                sibling = pinfo.children[i]
+                page = pager.cached_page(sibling)
+                if page is None:
+                    wanted.append(sibling)
+                elif page.aux is not None and not page.aux.leaf:
+                    wanted += page.aux.children[:short]
+        pager.prefetch(wanted)
 
     def first(self):
         """Re-entrant: move to the smallest entry; False if the tree is empty."""
@@ -586,7 +609,11 @@ class BTreeCursor:
         stack = st[0]
         pager = self.pager
         leaf_type = PAGE_INDEX_LEAF if self._index else PAGE_TABLE_LEAF
+        window = pager.readahead
         while stack:
+            if window:
+                # Pages are popped from the end: read the next ones ahead.
+                pager.prefetch(stack[:-window - 1:-1])
             r = pager.read_page(stack[-1])
             if r.__class__ is IO:
                 return r

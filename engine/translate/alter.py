@@ -220,6 +220,10 @@ def _column_def_starts(toks):
 # ---------------------------------------------------------------- entry point
 
 def translate_alter_table(stmt, conn):
+    from limbodb.translate.attach import ddl_elsewhere
+    prog = ddl_elsewhere(stmt, conn, translate_alter_table)
+    if prog is not None:
+        return prog
     s = conn.schema
     name = stmt.table
     lname = name.lower()

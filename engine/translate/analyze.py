@@ -131,11 +131,12 @@ def translate_reindex(stmt, conn):
             raise OperationalError("unable to identify the object to be reindexed")
     b = ProgramBuilder(conn)
     b.write = True
+    from limbodb.translate.generated import has_generated
     from limbodb.translate.index_keys import emit_rebuild, is_special
-    plain = [(t, i) for t, i in pairs if not is_special(i)]
+    special = [(t, i) for t, i in pairs if is_special(i) or has_generated(t)]
+    plain = [p for p in pairs if p not in special]
     if plain:
         b.emit(OP_Reindex, 0, 0, 0, [_reindex_job(t, i) for t, i in plain])
-    for t, i in pairs:
-        if is_special(i):
-            emit_rebuild(b, t, i)
+    for t, i in special:
+        emit_rebuild(b, t, i)
     return b.finish(readonly=False)

@@ -19,7 +19,7 @@ from limbodb.parser import ast
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import Scope, code_expr
 from limbodb.vdbe.insn import (
-    OP_Clear, OP_CreateBtree, OP_Destroy, OP_Function, OP_IntegrityCk, OP_OpenRead, OP_OpenWrite, OP_Pagecount,
+    Insn, OP_Clear, OP_CreateBtree, OP_Destroy, OP_Function, OP_IntegrityCk, OP_OpenRead, OP_OpenWrite, OP_Pagecount,
     OP_ParseSchema, OP_ReadCookie, OP_SetCookie, OP_String8, OP_Transaction,
 )
 
@@ -105,6 +105,9 @@ def lookup(conn, name, schema_name=None):
             db_of(conn, TEMP)
         found = _find_in(conn, i, lname)
         return None if found is None else (found[0], found[1], i)
+    if conn.bound_db is not None:
+        found = _find_in(conn, conn.bound_db, lname)
+        return None if found is None else (found[0], found[1], conn.bound_db)
     if lname in _TEMP_SCHEMA_NAMES:
         db_of(conn, TEMP)
         return "table", conn.dbs[TEMP].schema.schema_table, TEMP
@@ -127,22 +130,51 @@ def search_order(conn):
 
 def has_aux(conn):
     """True when a temp or attached database exists (name resolution must look beyond main)."""
-    return len(conn.dbs) > 2 or conn.dbs[TEMP] is not None
+    return len(conn.dbs) > 2 or conn.dbs[TEMP] is not None or conn.bound_db is not None
 
 
 def find_table(conn, name, schema_name=None):
     """The Table ``[schema_name.]name``; OperationalError("no such table: …") if none."""
     found = lookup(conn, name, schema_name)
     if found is None or found[0] != "table":
-        shown = name if schema_name is None else f"{schema_name}.{name}"
-        raise OperationalError(f"no such table: {shown}")
+        _no_such_table(conn, name, schema_name)
     return found[1]
 
 
-def find_view(conn, name, schema_name=None):
-    """The View ``[schema_name.]name`` when that name resolves to a view, else None."""
+def _no_such_table(conn, name, schema_name):
+    if schema_name is None and conn.bound_db is not None:
+        schema_name = conn.dbs[conn.bound_db].db_name
+    shown = name if schema_name is None else f"{schema_name}.{name}"
+    raise OperationalError(f"no such table: {shown}")
+
+
+def find_source(conn, name, schema_name=None):
+    """(view, None, db) or (None, table, db) for a FROM item; OperationalError if neither."""
     found = lookup(conn, name, schema_name)
-    return found[1] if found is not None and found[0] == "view" else None
+    if found is None:
+        _no_such_table(conn, name, schema_name)
+    if found[0] == "view":
+        return found[1], None, found[2]
+    return None, found[1], found[2]
+
+
+class bound_db:
+    """While a view of database ``db`` is compiled, its unqualified names mean objects of
+    that database only (sqlite3FixSrcList binds them); a temp view's use the search order."""
+
+    __slots__ = ("conn", "db", "saved")
+
+    def __init__(self, conn, db):
+        self.conn = conn
+        self.db = None if db == TEMP else db
+
+    def __enter__(self):
+        self.saved = self.conn.bound_db
+        if self.db is not None:
+            self.conn.bound_db = self.db
+
+    def __exit__(self, *exc):
+        self.conn.bound_db = self.saved
 
 
 # Operands naming the database, by opcode: a program compiled against an inner connection
@@ -177,12 +209,15 @@ def _ddl_target(stmt, conn):
             raise OperationalError("temporary table name must be unqualified")
         return TEMP
     if schema_name is not None:
-        if cls is ast.Drop:
+        if cls is ast.Drop or cls is ast.AlterTable:
             i = db_index(conn, schema_name)
             return i if i >= 0 else None
         return schema_db(conn, schema_name)
     if not has_aux(conn):
         return 0
+    if cls is ast.AlterTable:
+        found = lookup(conn, stmt.table)
+        return 0 if found is None else found[2]
     if cls is ast.CreateIndex or cls is ast.CreateTrigger:
         found = lookup(conn, stmt.table)
         # A trigger on a temp table is a temp trigger; an index lives with its table.
@@ -198,6 +233,37 @@ def _ddl_target(stmt, conn):
     return 0
 
 
+def _create_table_as(stmt, conn, inner, translate_fn):
+    """CREATE TABLE temp/aux.t AS SELECT: its query may read any database, so it is compiled
+    with the inner connection seeing the outer one's databases; then only what the DDL
+    writes (every OpenWrite, the new B-tree, the cookie) moves to the target database."""
+    db = inner.db_index
+    saved = inner.dbs
+    inner.dbs = conn.dbs
+    try:
+        program = translate_fn(stmt, inner)
+    finally:
+        inner.dbs = saved
+    insns = program.insns
+    reads_main = False
+    at = None
+    for k, insn in enumerate(insns):
+        op = insn.opcode
+        if op == OP_OpenWrite:
+            insn.p3 = db
+        elif op == OP_OpenRead and insn.p3 == 0:
+            reads_main = True
+        elif op in (OP_CreateBtree, OP_SetCookie, OP_ParseSchema) and insn.p1 == 0:
+            insn.p1 = db
+        elif op == OP_Transaction and insn.p1 == 0:
+            insn.p1 = db
+            at = k
+    if reads_main and at is not None:
+        # Nothing jumps past the transaction prologue, so inserting there moves no target.
+        insns.insert(at + 1, Insn(OP_Transaction, 0, 0, conn.schema.cookie))
+    return program
+
+
 def ddl_elsewhere(stmt, conn, translate_fn):
     """The Program of DDL ``stmt`` when it targets temp or an attached database, else None.
 
@@ -208,20 +274,28 @@ def ddl_elsewhere(stmt, conn, translate_fn):
     db = _ddl_target(stmt, conn)
     if db == 0:
         return None
+    if stmt.__class__ is ast.CreateTrigger:
+        # DML compiles main's triggers only, so one elsewhere would silently never fire.
+        raise OperationalError("triggers in temp or attached databases are not supported")
     local = copy.copy(stmt)
     local.schema = None
     if hasattr(stmt, "temp"):
         local.temp = False
+    name = stmt.table if stmt.__class__ is ast.AlterTable else stmt.name
     if db is None:
-        if stmt.if_exists:
+        if getattr(stmt, "if_exists", False):
             return ProgramBuilder(conn).finish(readonly=False)
-        raise OperationalError(f"no such {stmt.kind.lower()}: {stmt.schema}.{stmt.name}")
+        kind = "table" if stmt.__class__ is ast.AlterTable else stmt.kind.lower()
+        raise OperationalError(f"no such {kind}: {stmt.schema}.{name}")
+    inner = db_of(conn, db)
+    if stmt.__class__ is ast.CreateTable and stmt.select is not None:
+        return _create_table_as(local, conn, inner, translate_fn)
     try:
-        program = translate_fn(local, db_of(conn, db))
+        program = translate_fn(local, inner)
     except OperationalError as e:
         if stmt.schema is not None and e.args and e.args[0].startswith("no such ") and \
-                e.args[0].endswith(": " + stmt.name):
-            raise OperationalError(f"{e.args[0][:-len(stmt.name)]}{stmt.schema}.{stmt.name}") from None
+                e.args[0].endswith(": " + name):
+            raise OperationalError(f"{e.args[0][:-len(name)]}{stmt.schema}.{name}") from None
         raise
     return _retarget(program, db)
 

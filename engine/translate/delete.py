@@ -87,10 +87,8 @@ def translate_delete(stmt, conn):
     if table.without_rowid:
         fkey.require_rowid(conn, table)
     if table.without_rowid and (stmt.where is not None or stmt.returning or fire is not None):
-        if stmt.returning:
-            raise OperationalError("RETURNING on WITHOUT ROWID tables is not supported")
         from limbodb.translate import without_rowid
-        return without_rowid.translate_delete(stmt, conn, b, table, fire)
+        return without_rowid.translate_delete(stmt, conn, b, table, fire, stmt.returning)
     fk = fkey.referenced(conn, table)
     if stmt.where is None and not stmt.returning and fire is None and not fk and \
             not cdc.captures(conn, table.name):

@@ -55,7 +55,7 @@ class Source:
     """One FROM item in scope: a name, its columns and the cursor to read them from."""
 
     __slots__ = ("name", "table", "cursor", "col_names", "col_affs", "col_colls", "rowid_alias",
-                 "has_rowid", "using", "index", "index_cursor", "index_map", "col_defaults")
+                 "has_rowid", "using", "index", "index_cursor", "index_map", "col_defaults", "generated")
 
     def __init__(self, name, cursor, col_names, col_affs, col_colls, table=None, rowid_alias=None,
                  has_rowid=True):
@@ -75,6 +75,8 @@ class Source:
         self.index_map = None
         # Constant DEFAULTs: what rows written before ALTER TABLE ADD COLUMN read.
         self.col_defaults = None
+        # The table has generated columns: reads go through translate/generated.py.
+        self.generated = False
 
     @classmethod
     def for_table(cls, table, name, cursor):
@@ -84,10 +86,12 @@ class Source:
         defaults = [V.apply_affinity(_constant_default(c.default), c.affinity) for c in cols]
         if any(d is not None for d in defaults):
             src.col_defaults = defaults
+        src.generated = any(c.generated is not None for c in cols)
         if table.without_rowid:
             # The table B-tree is keyed by the PRIMARY KEY: read it like a covering index.
+            # VIRTUAL generated columns (hidden 2) are not in the record.
             pk = [ic.col for ic in next(i for i in table.indexes if i.origin == "pk").columns]
-            order = pk + [i for i in range(len(cols)) if i not in pk]
+            order = pk + [i for i in range(len(cols)) if i not in pk and cols[i].hidden != 2]
             src.index_cursor = cursor
             src.index_map = {c: k for k, c in enumerate(order)}
         return src
@@ -315,6 +319,10 @@ def _literal(b, scope, e, target):
 
 def code_column(b, src, i, target):
     """Read column ``i`` (-1: rowid) of ``src``'s current row into ``target``."""
+    if src.generated and i >= 0 and src.table is not None:
+        from limbodb.translate.generated import code_column as code_generated
+        code_generated(b, src, i, target)
+        return
     if src.index_map is not None:
         if i == -1 or i == src.rowid_alias:
             b.emit(OP_Rowid, src.index_cursor, target)

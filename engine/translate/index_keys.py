@@ -90,11 +90,16 @@ def emit_fill(b, table, idx, tcur, icur):
     b.emit(OP_Rewind, tcur, done)
     top = b.addr
     b.emit(OP_Rowid, tcur, rowid)
-    for i in range(ncols):
-        if i == table.rowid_alias:
-            b.emit(OP_Copy, rowid, row + i)
-        else:
-            b.emit(OP_Column, tcur, i, row + i)
+    if source.generated:
+        from limbodb.translate.generated import code_column
+        for i in range(ncols):
+            code_column(b, source, i, row + i)
+    else:
+        for i in range(ncols):
+            if i == table.rowid_alias:
+                b.emit(OP_Copy, rowid, row + i)
+            else:
+                b.emit(OP_Column, tcur, i, row + i)
     skip = b.new_label()
     skip_unless_indexed(b, source, idx, row, rowid, skip)
     key = emit_key(b, source, idx, row, rowid)
@@ -177,6 +182,9 @@ def usable_indexes(scope, src, terms):
     index only when every conjunct of its WHERE is one of ``terms`` (reading ``src`` only)."""
     from limbodb.translate.select import split_and
     table = src.table
+    if table.without_rowid:
+        # Lookups of WITHOUT ROWID tables use their PRIMARY KEY only (planner._lookup_indexes).
+        return []
     out = []
     own = None
     for idx in table.indexes:
@@ -259,13 +267,19 @@ def is_special(idx):
 
 
 def emit_rebuild(b, table, idx):
-    """REINDEX of an expression or partial index: empty it and fill it again from the table."""
+    """REINDEX of an index the Reindex opcode cannot rebuild by column positions (expressions, a
+    WHERE, generated columns): empty it and fill it again from the table."""
     tcur = b.alloc_cursor()
     icur = b.alloc_cursor()
     b.emit(OP_Clear, idx.root, 0, 0)
-    b.emit(OP_OpenRead, tcur, table.root, 0, len(table.columns), 0, table.name)
+    if table.without_rowid:
+        from limbodb.translate.without_rowid import emit_fill as fill, pk_index
+        b.emit(OP_OpenRead, tcur, table.root, 0, pk_index(table).key_info(), 0, table.name)
+    else:
+        fill = emit_fill
+        b.emit(OP_OpenRead, tcur, table.root, 0, len(table.columns), 0, table.name)
     b.emit(OP_OpenWrite, icur, idx.root, 0, idx.key_info(), 0, idx.name)
-    emit_fill(b, table, idx, tcur, icur)
+    fill(b, table, idx, tcur, icur)
 
 
 def check_index_expressions(conn, idx):

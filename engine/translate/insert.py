@@ -21,7 +21,7 @@ from limbodb.errors import (
     SQLITE_CONSTRAINT_UNIQUE,
 )
 from limbodb.parser import ast
-from limbodb.translate import cdc, fkey, index_keys, trigger
+from limbodb.translate import cdc, fkey, generated, index_keys, trigger
 from limbodb.translate.attach import dml_is_view, dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import Scope, Source, code_expr, code_if_false, code_if_true, walk
@@ -62,9 +62,12 @@ class TableWriter:
         return _OE.get(own) or OE_ABORT
 
     def affinity(self, first):
+        """Apply column affinities to the row in ``first..``, then compute its generated columns."""
         affs = "".join(chr(a) for a in self.source.col_affs)
         if any(ch != "A" for ch in affs):
             self.b.emit(OP_Affinity, first, len(affs), 0, affs)
+        if self.source.generated:
+            generated.compute(self.b, self.source, first)
 
     def check(self, first, rowid, skip_row, old_rowid=None, upsert=None, indexes=None):
         """NOT NULL, CHECK, rowid and UNIQUE checks for the row in ``first..`` with ``rowid``.
@@ -190,7 +193,17 @@ class TableWriter:
         n = len(self.table.columns)
         rec = b.alloc_reg()
         ipk = self.table.rowid_alias
-        if ipk is not None:
+        if generated.has_virtual(self.table):
+            # VIRTUAL columns are not stored: the record holds the other columns, in order.
+            cols = generated.stored_columns(self.table)
+            src = b.alloc_reg(len(cols))
+            for k, i in enumerate(cols):
+                if i == ipk:
+                    b.emit(OP_Null, 0, src + k)
+                else:
+                    b.emit(OP_Copy, first + i, src + k)
+            b.emit(OP_MakeRecord, src, len(cols), rec)
+        elif ipk is not None:
             # The IPK column holds the rowid: restore it from ``rowid`` rather than a saved copy.
             b.emit(OP_Null, 0, first + ipk)
             b.emit(OP_MakeRecord, first, n, rec)
@@ -204,11 +217,17 @@ class TableWriter:
         written before ALTER TABLE ADD COLUMN gets the added columns' defaults)."""
         b = self.b
         defaults = self.source.col_defaults
+        storage = generated.storage_map(self.table) if self.source.generated else None
         for i in range(len(self.table.columns)):
             if i == self.table.rowid_alias:
                 b.emit(OP_Rowid, self.cursor, first + i)
-            else:
+            elif storage is None:
                 b.emit(OP_Column, self.cursor, i, first + i, defaults[i] if defaults is not None else None)
+            elif storage[i] >= 0:
+                b.emit(OP_Column, self.cursor, storage[i], first + i,
+                       defaults[i] if defaults is not None else None)
+        if storage is not None:
+            generated.compute(b, self.source, first, only_virtual=True)
 
     def delete_current(self, rowid_reg, count=False, seek=True):
         """Delete the row ``rowid_reg`` and its index entries (cursor repositioned on it unless
@@ -296,9 +315,10 @@ def emit_row_update(b, w, old_rid, sets, rowid_expr, where, skip, extra=None, fi
         fire.before_update(b, w, old, old_rid, new, new_rid, sets, skip)
     # Only indexes over a changed column need new entries (all of them if the rowid may change).
     rowid_may_change = (ipk is not None and ipk in sets) or rowid_expr is not None
+    touched = generated.affected(table, sets) if w.source.generated else sets
     changed = [idx for idx in table.indexes
-               if rowid_may_change or any(ic.col in sets for ic in idx.columns)
-               or index_keys.reads_any(table, idx, sets)]
+               if rowid_may_change or any(ic.col in touched for ic in idx.columns)
+               or index_keys.reads_any(table, idx, touched)]
     w.check(new, new_rid, skip, old_rowid=old_rid, indexes=changed)
     # The checks move the table cursor only when the rowid changes or a REPLACE deletes a row;
     # triggers may change the table: then seek the row again.
@@ -337,8 +357,7 @@ class Returning:
             e = rc.expr
             if e.__class__ is ast.Star:
                 for c in table.columns:
-                    if not c.hidden:
-                        self.cols.append(OutputColumn(ast.Column(c.name), c.name, c.decl_type or None))
+                    self.cols.append(OutputColumn(ast.Column(c.name), c.name, c.decl_type or None))
                 continue
             if rc.alias is not None:
                 name = rc.alias
@@ -381,11 +400,8 @@ class Returning:
         b.resolve(done)
 
 
-def _upsert_handler(b, w, stmt, first, rowid, skip_row, returning):
-    """The ``upsert`` callback for TableWriter.check, or None without ON CONFLICT clauses."""
-    if not stmt.upsert:
-        return None
-    table = w.table
+def upsert_clauses(table, stmt):
+    """The ON CONFLICT clauses as (target, Upsert): target None (any), "rowid" or the UNIQUE Index."""
     clauses = []
     for up in stmt.upsert:
         target = None
@@ -405,6 +421,15 @@ def _upsert_handler(b, w, stmt, first, rowid, skip_row, returning):
                     raise OperationalError("ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE "
                                            "constraint")
         clauses.append((target, up))
+    return clauses
+
+
+def _upsert_handler(b, w, stmt, first, rowid, skip_row, returning):
+    """The ``upsert`` callback for TableWriter.check, or None without ON CONFLICT clauses."""
+    if not stmt.upsert:
+        return None
+    table = w.table
+    clauses = upsert_clauses(table, stmt)
 
     def handle(idx, conflict_rid):
         for target, up in clauses:
@@ -421,6 +446,8 @@ def _upsert_handler(b, w, stmt, first, rowid, skip_row, returning):
                 i = table.column_index(name)
                 if i < 0:
                     raise OperationalError(f"no such column: {name}")
+                if table.columns[i].generated is not None:
+                    raise OperationalError(f'cannot UPDATE generated column "{table.columns[i].name}"')
                 sets[i] = item.expr
         b.emit(OP_NotExists, w.cursor, skip_row, conflict_rid)
         fire = trigger.dml_triggers(b.conn, table.name, "UPDATE",
@@ -497,8 +524,6 @@ def translate_insert(stmt, conn):
     wr = table.without_rowid
     # Triggers of temp and attached tables are not compiled in (main's triggers only).
     fire = trigger.dml_triggers(conn, table.name, "INSERT", or_conflict=stmt.or_conflict) if not table.db else None
-    if wr and (stmt.upsert or stmt.returning):
-        raise OperationalError("upsert and RETURNING on WITHOUT ROWID tables are not supported")
     ncols = len(table.columns)
     if stmt.columns is not None:
         targets = []
@@ -509,11 +534,13 @@ def translate_insert(stmt, conn):
                     i = -1
                 else:
                     raise OperationalError(f"table {table.name} has no column named {name}")
+            elif table.columns[i].generated is not None:
+                raise OperationalError(f'cannot INSERT into generated column "{table.columns[i].name}"')
             targets.append(i)
     else:
         targets = [i for i, c in enumerate(table.columns) if not c.hidden]
     if wr:
-        from limbodb.translate.without_rowid import WrWriter, emit_insert_row
+        from limbodb.translate.without_rowid import WrWriter, emit_insert_row, wr_upsert_handler
         w = WrWriter(b, table, stmt.or_conflict)
     else:
         w = TableWriter(b, table, stmt.or_conflict)
@@ -536,7 +563,8 @@ def translate_insert(stmt, conn):
             else:
                 b.emit(OP_Null, 0, first + i)
         if wr:
-            emit_insert_row(b, w, first, skip, fire)
+            upsert = wr_upsert_handler(b, w, stmt, first, skip, returning) if stmt.upsert else None
+            emit_insert_row(b, w, first, skip, fire, returning, upsert)
             b.resolve(skip)
             return
         if -1 in targets:

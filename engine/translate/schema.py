@@ -17,7 +17,7 @@ import re
 from limbodb.errors import OperationalError, SQLITE_CONSTRAINT_UNIQUE
 from limbodb.parser.tokens import KEYWORDS
 from limbodb.schema import build_index, build_table
-from limbodb.translate import cdc, fkey
+from limbodb.translate import cdc, fkey, generated
 from limbodb.translate.attach import ddl_elsewhere
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.vdbe.execute_control import BTREE_SCHEMA_VERSION
@@ -98,6 +98,7 @@ def translate_create_table(stmt, conn):
     if stmt.select is not None:
         return _create_table_as(stmt, conn)
     table = build_table(stmt, 0)
+    generated.check_create(conn, table)
     b, cur = _ddl_builder(conn)
     root = b.alloc_reg()
     # A WITHOUT ROWID table is an index B-tree keyed by its PRIMARY KEY (which has no row of its own).
@@ -213,9 +214,6 @@ def translate_create_index(stmt, conn):
         raise OperationalError(f"no such table: main.{stmt.table}")
     index = build_index(stmt, table, 0)
     special = any(c.col < 0 for c in index.columns) or index.where is not None
-    if special and table.without_rowid:
-        raise OperationalError("indexes on expressions and partial indexes are not supported on "
-                               "WITHOUT ROWID tables")
     if special:
         from limbodb.translate.index_keys import check_index_expressions
         check_index_expressions(conn, index)
@@ -231,7 +229,7 @@ def translate_create_index(stmt, conn):
     icur = b.alloc_cursor()
     b.emit(OP_OpenRead, tcur, table.root, 0, len(table.columns))
     b.emit(OP_OpenWrite, icur, root, 0, index.key_info(), OPFLAG_P2ISREG)
-    if special:
+    if special or generated.has_generated(table):
         from limbodb.translate.index_keys import emit_fill
         emit_fill(b, table, index, tcur, icur)
         return _finish_ddl(b, conn)
@@ -262,7 +260,7 @@ def translate_create_index(stmt, conn):
 
 def _create_index_without_rowid(stmt, conn, table, index):
     """CREATE INDEX on a WITHOUT ROWID table: entries hold the index columns then the missing key columns."""
-    from limbodb.translate.without_rowid import index_entry_columns, make_source
+    from limbodb.translate.without_rowid import emit_fill
     b, cur = _ddl_builder(conn)
     root = b.alloc_reg()
     b.emit(OP_CreateBtree, 0, root, 2)
@@ -272,26 +270,7 @@ def _create_index_without_rowid(stmt, conn, table, index):
     pk = next(i for i in table.indexes if i.origin == "pk")
     b.emit(OP_OpenRead, tcur, table.root, 0, pk.key_info())
     b.emit(OP_OpenWrite, icur, root, 0, index.key_info(), OPFLAG_P2ISREG)
-    src = make_source(table, table.name, tcur)
-    cols = index_entry_columns(table, index)
-    key = b.alloc_reg(len(cols))
-    rec = b.alloc_reg()
-    done = b.new_label()
-    b.emit(OP_Rewind, tcur, done)
-    top = b.addr
-    for k, c in enumerate(cols):
-        b.emit(OP_Column, tcur, src.index_map[c], key + k)
-    if index.unique:
-        ok = b.new_label()
-        n = len(index.columns)
-        b.emit(OP_NoConflict, icur, ok, key, n)
-        names = ", ".join(f"{table.name}.{table.columns[ic.col].name}" for ic in index.columns)
-        b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, OE_ABORT, 0, f"UNIQUE constraint failed: {names}")
-        b.resolve(ok)
-    b.emit(OP_MakeRecord, key, len(cols), rec)
-    b.emit(OP_IdxInsert, icur, rec)
-    b.emit(OP_Next, tcur, top)
-    b.resolve(done)
+    emit_fill(b, table, index, tcur, icur)
     return _finish_ddl(b, conn)
 
 

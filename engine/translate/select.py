@@ -19,7 +19,7 @@ from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.storage.record import KeyInfo
 from limbodb.translate import planner, window
-from limbodb.translate.attach import find_table, find_view, has_aux
+from limbodb.translate.attach import TEMP, bound_db, find_source, has_aux
 from limbodb.translate.expr import (
     AFF_BLOB, AFF_NONE, Scope, Source, code_expr, code_if_false, expr_affinity,
     expr_collation, is_aggregate_call, walk,
@@ -230,14 +230,14 @@ def _table_source(b, ref, parent, ctes):
         return src
     schema = b.schema
     table = None
-    if ref.schema is not None or has_aux(b.conn):
-        view = find_view(b.conn, name, ref.schema)
-        if view is None:
-            table = find_table(b.conn, name, ref.schema)
+    view_db = TEMP
+    if ref.schema is not None or has_aux(b.conn) or lname.startswith("sqlite_temp_"):
+        view, table, view_db = find_source(b.conn, name, ref.schema)
     else:
         view = schema.views.get(lname)
     if view is not None:
-        src = _materialize(b, view.select, ref.alias or view.name, parent, {})
+        with bound_db(b.conn, view_db):
+            src = _materialize(b, view.select, ref.alias or view.name, parent, {})
         if view.columns:
             src.col_names = list(view.columns)
         return src
@@ -401,8 +401,8 @@ def expand_columns(core, scope):
                 for j, name in enumerate(src.col_names):
                     if e.table is None and name.lower() in src.using and i > 0:
                         continue
-                    if src.table is not None and src.table.columns[j].hidden or \
-                            j in getattr(src, "hidden_cols", ()):
+                    # Generated columns (hidden 2 and 3) are part of '*'; function arguments are not.
+                    if j in getattr(src, "hidden_cols", ()):
                         continue
                     col = ast.Column(name, src.name)
                     out.append(OutputColumn(col, name, _decltype(src, j), src.col_affs[j], src.col_colls[j]))
@@ -874,11 +874,13 @@ def _bare_columns(core, cols, order, scope, slots):
 def _group_key_reads(core, cols, order, scope, keys):
     """Nodes of the output expressions a GROUP BY key already holds: {id: (key number, whole)}.
 
-    A key that is itself an output expression (``GROUP BY 1``, an alias) and a
-    plain column key named again are read from the group's key register
-    (``whole``); the columns inside such a key need no bare-column copy (not
-    ``whole``). SQLite matches keys the same way (sqlite3ExprCompare on the
-    GROUP BY list).
+    SQLite outputs a grouped column as it was in the group's last (or min/max)
+    row, so a key register (the group's first row) may stand in only where every
+    row of a group holds the identical value: a plain column under BINARY whose
+    TEXT, NUMERIC or INTEGER affinity rules out equal values of other types
+    (1 and 1.0). Such a key named again, or referred to by number or alias, is
+    read from the key register (``whole``); its own nodes need no bare-column
+    copy (not ``whole``).
     """
     exprs = [c.expr for c in cols]
     if core.having is not None:
@@ -886,14 +888,18 @@ def _group_key_reads(core, cols, order, scope, keys):
     if order:
         exprs.extend(t[0] for t in order)
     out = {}
-    key_ids = {id(k): i for i, k in enumerate(keys)}
+    key_ids = {}
     col_keys = {}
     for i, k in enumerate(keys):
-        if k.__class__ is ast.Column:
-            r = scope.resolve(k)
-            if r is not None and r[1] is not None:
-                col_keys.setdefault((id(r[1]), r[2]), i)
-
+        if k.__class__ is not ast.Column or expr_collation(scope, k) not in (None, "BINARY"):
+            continue
+        r = scope.resolve(k)
+        if r is None or r[0] is not scope or r[1] is None or r[1].table is None:
+            continue
+        src, c = r[1], r[2]
+        if c == -1 or c == src.rowid_alias or src.col_affs[c] in ("B", "C", "D"):
+            key_ids.setdefault(id(k), i)
+            col_keys.setdefault((id(src), c), i)
     whole = []
     for e in exprs:
         for n in walk(e):

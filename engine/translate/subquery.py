@@ -162,7 +162,9 @@ def code_in(b, scope, e, target):
         b.resolve(end)
         return
     if e.select is None:
-        raise OperationalError("IN with a table name is not supported")
+        # SQLite reads ``x IN t`` as ``x IN (SELECT * FROM t)`` (a one-column table or function).
+        e.select = ast.Select(None, [ast.SelectCore(False, [ast.ResultColumn(ast.Star(None), None, "*")],
+                                                    [e.table], None, None, None, None)], [], None, None, None)
     # Subquery: fill an ephemeral index (once unless correlated), then probe it.
     from limbodb.translate.select import result_columns
     cursor = b.alloc_cursor()

@@ -176,6 +176,11 @@ class Firing:
             b.resolve(auto)
         if table.rowid_alias is not None:
             b.emit(OP_Copy, rid, row + table.rowid_alias)
+        if any(c.generated is not None for c in table.columns):
+            # NEW's generated columns are computed from the affinity-applied values (as in SQLite).
+            from limbodb.translate.expr import Source
+            from limbodb.translate.generated import compute
+            compute(b, Source.for_table(table, table.name, None), row)
         self.fire(b, self.before, row, rid, None, None, skip)
 
     def before_update(self, b, w, old, old_rid, new, new_rid, sets, skip):

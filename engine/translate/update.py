@@ -37,8 +37,6 @@ def translate_update(stmt, conn):
                                 stmt.or_conflict) if not table.db else None
     if table.without_rowid:
         fkey.require_rowid(conn, table)
-        if stmt.returning:
-            raise OperationalError("RETURNING on WITHOUT ROWID tables is not supported")
         sets = {}
         for item in stmt.sets:
             for name in item.columns:
@@ -46,8 +44,9 @@ def translate_update(stmt, conn):
                 if i < 0 or len(item.columns) != 1:
                     raise OperationalError(f"no such column: {name}" if i < 0
                                            else "row value assignments are not supported")
+                _not_generated(table, i)
                 sets[i] = item.expr
-        return without_rowid.translate_update(stmt, conn, b, table, sets, fire)
+        return without_rowid.translate_update(stmt, conn, b, table, sets, fire, stmt.returning)
     w = TableWriter(b, table, stmt.or_conflict)
     w.source.name = stmt.table.alias or table.name
     sets = {}
@@ -62,6 +61,7 @@ def translate_update(stmt, conn):
                 rowid_expr = item.expr
                 continue
             raise OperationalError(f"no such column: {name}")
+        _not_generated(table, i)
         sets[i] = item.expr
     returning = Returning(b, w, stmt.returning) if stmt.returning else None
     done = b.new_label()
@@ -88,3 +88,8 @@ def translate_update(stmt, conn):
     if returning is not None:
         returning.finish()
     return b.finish(readonly=False)
+
+
+def _not_generated(table, i):
+    if table.columns[i].generated is not None:
+        raise OperationalError(f'cannot UPDATE generated column "{table.columns[i].name}"')

@@ -19,8 +19,8 @@ from limbodb.translate.expr import walk
 from limbodb.translate.insert import Returning, TableWriter, emit_row_update
 from limbodb.translate.select import compile_select
 from limbodb.vdbe.insn import (
-    MAKERECORD_UNPACKED, OP_Column, OP_Insert, OP_MakeRecord, OP_Next, OP_NotExists, OP_OpenEphemeral,
-    OP_Rewind, OP_Rowid,
+    MAKERECORD_UNPACKED, OP_Column, OP_Found, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_NewRowid, OP_Next,
+    OP_NotExists, OP_OpenEphemeral, OP_Rewind, OP_Rowid,
 )
 
 # The qualifier through which the SET expressions read pass one's values (not a valid SQL name).
@@ -33,8 +33,6 @@ def translate_update_from(stmt, conn):
         raise OperationalError(f"table {table.name} may not be modified")
     if stmt.order_by and stmt.limit is None:
         raise OperationalError("ORDER BY without LIMIT on UPDATE")
-    if table.without_rowid:
-        raise OperationalError("UPDATE ... FROM on a WITHOUT ROWID table is not supported")
     from_items = list(stmt.from_)
     _check_ambiguous(stmt, conn, table, from_items)
     sets = []
@@ -44,11 +42,15 @@ def translate_update_from(stmt, conn):
         i = table.column_index(item.columns[0])
         if i < 0:
             raise OperationalError(f"no such column: {item.columns[0]}")
+        if table.columns[i].generated is not None:
+            raise OperationalError(f'cannot UPDATE generated column "{table.columns[i].name}"')
         sets.append((i, item.expr))
     b = ProgramBuilder(conn)
     b.counts_changes = True
     fire = trigger.dml_triggers(conn, table.name, "UPDATE",
                                 {c.lower() for item in stmt.sets for c in item.columns}, stmt.or_conflict)
+    if table.without_rowid:
+        return _without_rowid(b, stmt, table, sets, from_items, fire)
     w = TableWriter(b, table, stmt.or_conflict)
     name = stmt.table.alias or table.name
     w.source.name = name
@@ -82,6 +84,60 @@ def translate_update_from(stmt, conn):
     new, new_rid = emit_row_update(b, w, old_rid, row_sets, None, None, nxt, extra={_JOINED: base}, fire=fire)
     if returning is not None:
         returning.row(new, new_rid)
+    b.resolve(nxt)
+    b.emit(OP_Next, joined, top)
+    b.resolve(done)
+    if returning is not None:
+        returning.finish()
+    return b.finish(readonly=False)
+
+
+def _without_rowid(b, stmt, table, sets, from_items, fire):
+    """UPDATE ... FROM on a WITHOUT ROWID table: pass one keeps each joined row's PRIMARY KEY and SET
+    values (in join order); pass two updates each key's row once (its first joined row)."""
+    from limbodb.translate import fkey
+    from limbodb.translate.without_rowid import WrWriter, update_current_row
+    fkey.require_rowid(b.conn, table)
+    w = WrWriter(b, table, stmt.or_conflict)
+    name = stmt.table.alias or table.name
+    w.source.name = name
+    returning = Returning(b, w, stmt.returning) if stmt.returning else None
+    pk = [ic.col for ic in w.pk.columns]
+    width = len(pk) + len(sets)
+    joined = b.alloc_cursor()
+    b.emit(OP_OpenEphemeral, joined, width)
+    rec = b.alloc_reg()
+    rid = b.alloc_reg()
+
+    def sink(bb, first, n):
+        bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
+        bb.emit(OP_NewRowid, joined, rid)
+        bb.emit(OP_Insert, joined, rec, rid)
+    t = stmt.table
+    ref = ast.TableRef(t.name, t.schema, t.alias, t.indexed_by, t.not_indexed)
+    cols = [ast.ResultColumn(ast.Column(table.columns[c].name, name), None, "") for c in pk]
+    cols += [ast.ResultColumn(e, None, "") for _i, e in sets]
+    core = ast.SelectCore(False, cols, [ref] + from_items, stmt.where)
+    compile_select(b, ast.Select(stmt.with_, [core], [], stmt.order_by, stmt.limit, stmt.offset), None, sink)
+
+    done_keys = b.alloc_cursor()
+    b.emit(OP_OpenEphemeral, done_keys, len(pk), 0, w.pk.key_info())
+    key = b.alloc_reg(len(pk))
+    base = b.alloc_reg(len(table.columns))
+    done = b.new_label()
+    b.emit(OP_Rewind, joined, done)
+    top = b.addr
+    nxt = b.new_label()
+    for k in range(len(pk)):
+        b.emit(OP_Column, joined, k, key + k)
+    b.emit(OP_Found, done_keys, nxt, key, len(pk))
+    b.emit(OP_MakeRecord, key, len(pk), rec)
+    b.emit(OP_IdxInsert, done_keys, rec)
+    for k, (i, _e) in enumerate(sets):
+        b.emit(OP_Column, joined, len(pk) + k, base + i)
+    w.seek_key(key, nxt)
+    row_sets = {i: ast.Column(table.columns[i].name, _JOINED) for i, _e in sets}
+    update_current_row(b, w, row_sets, None, nxt, fire, returning, {_JOINED: base})
     b.resolve(nxt)
     b.emit(OP_Next, joined, top)
     b.resolve(done)

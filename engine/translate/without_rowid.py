@@ -1,14 +1,18 @@
 """WITHOUT ROWID tables: rows kept in an index B-tree ordered by the PRIMARY KEY.
 
 A row's record is its PRIMARY KEY columns (in key order) followed by the
-other columns in table order; a secondary index entry is the index columns
+other stored columns in table order; a secondary index entry is the index columns
 followed by the PRIMARY KEY columns it does not already hold, as SQLite
 writes them (sqlite3PrimaryKeyIndex, sqlite3GenerateIndexKey). Reads use the
 table cursor like a covering index (Source.index_map); INSERT, UPDATE and
-DELETE here find rows by their key. PRIMARY KEY columns are NOT NULL. The
-planner looks rows up by a key prefix only (secondary indexes of these tables
-are maintained, not used for lookups). Mirrors sqlite src/insert.c and
-src/delete.c for HasRowid(pTab)==0.
+DELETE here find rows by their key (collected before any row changes).
+PRIMARY KEY columns are NOT NULL. A conflict on a secondary UNIQUE index
+finds the other row by the key its entry ends with (REPLACE, upsert); the
+constraints ON CONFLICT clauses name are checked first. Expression and
+partial secondary indexes are kept as index_keys.py describes. The planner
+looks rows up by a key prefix only (secondary indexes of these tables are
+maintained, not used for lookups). Mirrors sqlite src/insert.c, src/upsert.c
+and src/delete.c for HasRowid(pTab)==0.
 """
 
 from limbodb.errors import (
@@ -16,8 +20,10 @@ from limbodb.errors import (
     SQLITE_CONSTRAINT_UNIQUE,
 )
 from limbodb.parser import ast
-from limbodb.translate import planner
-from limbodb.translate.expr import AFF_REAL, Scope, Source, code_expr, code_if_true, walk
+from limbodb.schema import HIDDEN_VIRTUAL
+from limbodb.translate import generated, planner
+from limbodb.translate.index_keys import has_expressions, skip_unless_indexed, unique_failed_message
+from limbodb.translate.expr import AFF_REAL, Scope, Source, code_expr, code_if_false, code_if_true, walk
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OE_ABORT, OE_IGNORE, OE_REPLACE, OP_Affinity, OP_Column, OP_Copy, OP_Delete, OP_Goto,
     OP_Halt, OP_IdxDelete, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_NewRowid, OP_Next, OP_NoConflict,
@@ -32,15 +38,56 @@ def pk_index(table):
 
 
 def record_columns(table):
-    """Table column numbers in record order: the key columns, then the rest."""
+    """Table column numbers in record order: the key columns, then the rest (VIRTUAL ones not stored)."""
     pk = [ic.col for ic in pk_index(table).columns]
-    return pk + [i for i in range(len(table.columns)) if i not in pk]
+    return pk + [i for i, c in enumerate(table.columns) if i not in pk and c.hidden != HIDDEN_VIRTUAL]
 
 
 def index_entry_columns(table, idx):
-    """Table column numbers of a secondary index entry: its columns, then the missing key columns."""
+    """Table column numbers of a secondary index entry: its columns (-1: an expression), then the
+    key columns it does not hold."""
     cols = [ic.col for ic in idx.columns]
     return cols + [c for c in (ic.col for ic in pk_index(table).columns) if c not in cols]
+
+
+def entry_key(b, source, idx, first):
+    """Registers holding the secondary index entry of the row in ``first..`` (expressions evaluated)."""
+    from limbodb.translate.insert import row_scope
+    cols = index_entry_columns(source.table, idx)
+    key = b.alloc_reg(len(cols))
+    scope = row_scope(source, [ic.expr for ic in idx.columns if ic.col < 0], first, None)
+    for k, c in enumerate(cols):
+        if c < 0:
+            code_expr(b, scope, idx.columns[k].expr, key + k)
+        else:
+            b.emit(OP_Copy, first + c, key + k)
+    return key
+
+
+def emit_fill(b, table, idx, tcur, icur):
+    """CREATE INDEX and REINDEX: add the entry of each row (table cursor ``tcur``) that ``idx`` covers."""
+    from limbodb.translate.expr import code_column
+    src = make_source(table, table.name, tcur)
+    row = b.alloc_reg(len(table.columns))
+    rec = b.alloc_reg()
+    done = b.new_label()
+    b.emit(OP_Rewind, tcur, done)
+    top = b.addr
+    skip = b.new_label()
+    for c in range(len(table.columns)):
+        code_column(b, src, c, row + c)
+    skip_unless_indexed(b, src, idx, row, None, skip)
+    key = entry_key(b, src, idx, row)
+    if idx.unique:
+        ok = b.new_label()
+        b.emit(OP_NoConflict, icur, ok, key, len(idx.columns))
+        b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, OE_ABORT, 0, unique_failed_message(table, idx))
+        b.resolve(ok)
+    b.emit(OP_MakeRecord, key, len(index_entry_columns(table, idx)), rec)
+    b.emit(OP_IdxInsert, icur, rec)
+    b.resolve(skip)
+    b.emit(OP_Next, tcur, top)
+    b.resolve(done)
 
 
 def make_source(table, name, cursor):
@@ -66,8 +113,6 @@ class WrWriter:
         for idx in table.indexes:
             if idx is self.pk:
                 continue
-            if idx.unique and OE_REPLACE in (self.or_conflict, _OE.get(idx.on_conflict)):
-                raise OperationalError("REPLACE on a UNIQUE index of a WITHOUT ROWID table is not supported")
             c = b.alloc_cursor()
             b.emit(OP_OpenWrite, c, idx.root, table.db, idx.key_info(), 0, idx.name)
             self.secondary.append((idx, c))
@@ -88,12 +133,18 @@ class WrWriter:
         return out
 
     def affinity(self, first):
+        """Apply column affinities to the row in ``first..``, then compute its generated columns."""
         affs = "".join(chr(a) for a in self.source.col_affs)
         if any(ch != "A" for ch in affs):
             self.b.emit(OP_Affinity, first, len(affs), 0, affs)
+        if self.source.generated:
+            generated.compute(self.b, self.source, first)
 
-    def check(self, first, skip_row, old_first=None):
-        """NOT NULL (key columns included), CHECK, PRIMARY KEY and UNIQUE for the row in ``first..``."""
+    def check(self, first, skip_row, old_first=None, upsert=None):
+        """NOT NULL (key columns included), CHECK, PRIMARY KEY and UNIQUE for the row in ``first..``.
+
+        ``upsert``: a WrUpsert (ON CONFLICT clauses) or None.
+        """
         b = self.b
         t = self.table
         pk_cols = [ic.col for ic in self.pk.columns]
@@ -125,13 +176,28 @@ class WrWriter:
                     b.emit(OP_Halt, SQLITE_CONSTRAINT_CHECK, act if act != OE_REPLACE else OE_ABORT, 0,
                            f"CHECK constraint failed: {name}")
                 b.resolve(ok)
+        # As SQLite does, the constraints ON CONFLICT clauses name are checked first, in clause order.
+        checks = [(self.pk, None)] + [(idx, c) for idx, c in self.secondary if idx.unique]
+        named = [x for target in (upsert.targets if upsert is not None else ()) for x in checks if x[0] is target]
+        for idx, c in named + [x for x in checks if x not in named]:
+            if c is None:
+                self._check_key(first, skip_row, old_first, upsert)
+            else:
+                self._check_unique(idx, c, first, skip_row, old_first, upsert)
+
+    def _check_key(self, first, skip_row, old_first, upsert):
+        b = self.b
+        t = self.table
+        pk_cols = [ic.col for ic in self.pk.columns]
         key = self._gather(first, pk_cols)
         ok = b.new_label()
         if old_first is not None:
             self._same_key(first, old_first, pk_cols, ok)
         b.emit(OP_NotFound, self.cursor, ok, key, self.npk)
         act = self.action(t.pk_conflict)
-        if act == OE_IGNORE:
+        if upsert is not None and upsert(self.pk):
+            pass
+        elif act == OE_IGNORE:
             b.emit(OP_Goto, 0, skip_row)
         elif act == OE_REPLACE:
             self.delete_current(count=False)
@@ -139,22 +205,55 @@ class WrWriter:
             names = ", ".join(f"{t.name}.{t.columns[c].name}" for c in pk_cols)
             b.emit(OP_Halt, SQLITE_CONSTRAINT_PRIMARYKEY, act, 0, f"UNIQUE constraint failed: {names}")
         b.resolve(ok)
-        for idx, c in self.secondary:
-            if not idx.unique:
-                continue
-            cols = [ic.col for ic in idx.columns]
-            ukey = self._gather(first, cols)
-            ok = b.new_label()
-            if old_first is not None:
-                self._same_key(first, old_first, cols, ok)
-            b.emit(OP_NoConflict, c, ok, ukey, len(cols))
-            act = self.action(idx.on_conflict)
-            if act == OE_IGNORE:
-                b.emit(OP_Goto, 0, skip_row)
-            else:
-                names = ", ".join(f"{t.name}.{t.columns[col].name}" for col in cols)
-                b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, act, 0, f"UNIQUE constraint failed: {names}")
-            b.resolve(ok)
+
+    def _check_unique(self, idx, c, first, skip_row, old_first, upsert):
+        b = self.b
+        cols = [ic.col for ic in idx.columns]
+        ok = b.new_label()
+        skip_unless_indexed(b, self.source, idx, first, None, ok)
+        ukey = entry_key(b, self.source, idx, first)
+        expressions = has_expressions(idx)
+        if old_first is not None and not expressions:
+            self._same_key(first, old_first, cols, ok)
+        b.emit(OP_NoConflict, c, ok, ukey, len(cols))
+        if old_first is not None and expressions:
+            self._own_entry(idx, c, old_first, ok)
+        act = self.action(idx.on_conflict)
+        if upsert is not None and upsert(idx, lambda: self._seek_entry_row(idx, c, ok)):
+            pass
+        elif act == OE_IGNORE:
+            b.emit(OP_Goto, 0, skip_row)
+        elif act == OE_REPLACE:
+            self._seek_entry_row(idx, c, ok)
+            self.delete_current(count=False)
+        else:
+            b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, act, 0, unique_failed_message(self.table, idx))
+        b.resolve(ok)
+
+    def _seek_entry_row(self, idx, c, missing):
+        """Position the table cursor on the row of the entry index cursor ``c`` is on.
+
+        The entry ends with that row's key columns (index_entry_columns).
+        """
+        b = self.b
+        entry = index_entry_columns(self.table, idx)
+        key = b.alloc_reg(self.npk)
+        for k, ic in enumerate(self.pk.columns):
+            b.emit(OP_Column, c, entry.index(ic.col), key + k)
+        self.seek_key(key, missing)
+
+    def _own_entry(self, idx, c, old_first, label):
+        """Jump to ``label`` when the entry index cursor ``c`` is on belongs to the row in ``old_first..``."""
+        from limbodb.vdbe.insn import OP_Ne, SQLITE_NULLEQ
+        b = self.b
+        entry = index_entry_columns(self.table, idx)
+        other = b.alloc_reg()
+        differs = b.new_label()
+        for ic in self.pk.columns:
+            b.emit(OP_Column, c, entry.index(ic.col), other)
+            b.emit(OP_Ne, old_first + ic.col, differs, other, None, SQLITE_NULLEQ)
+        b.emit(OP_Goto, 0, label)
+        b.resolve(differs)
 
     def _same_key(self, first, old_first, cols, label):
         """Jump to ``label`` when the new row keeps the old row's values in ``cols`` (its own entry)."""
@@ -169,11 +268,13 @@ class WrWriter:
     def insert_indexes(self, first):
         b = self.b
         for idx, c in self.secondary:
-            cols = index_entry_columns(self.table, idx)
-            key = self._gather(first, cols)
+            skip = b.new_label()
+            skip_unless_indexed(b, self.source, idx, first, None, skip)
+            key = entry_key(b, self.source, idx, first)
             rec = b.alloc_reg()
-            b.emit(OP_MakeRecord, key, len(cols), rec)
+            b.emit(OP_MakeRecord, key, len(index_entry_columns(self.table, idx)), rec)
             b.emit(OP_IdxInsert, c, rec)
+            b.resolve(skip)
 
     def write(self, first, count=True):
         b = self.b
@@ -189,6 +290,8 @@ class WrWriter:
             b.emit(OP_Column, self.cursor, pos, first + c)
             if self.source.col_affs[c] == AFF_REAL:
                 b.emit(OP_RealAffinity, first + c)
+        if self.source.generated:
+            generated.compute(b, self.source, first, only_virtual=True)
 
     def delete_current(self, count):
         """Delete the row the table cursor is on, with its secondary index entries."""
@@ -196,9 +299,11 @@ class WrWriter:
         old = b.alloc_reg(len(self.table.columns))
         self.read_row(old)
         for idx, c in self.secondary:
-            cols = index_entry_columns(self.table, idx)
-            key = self._gather(old, cols)
-            b.emit(OP_IdxDelete, c, key, len(cols))
+            skip = b.new_label()
+            skip_unless_indexed(b, self.source, idx, old, None, skip)
+            key = entry_key(b, self.source, idx, old)
+            b.emit(OP_IdxDelete, c, key, len(index_entry_columns(self.table, idx)))
+            b.resolve(skip)
         b.emit(OP_Delete, self.cursor, 0, 0, self.table.name, OPFLAG_NCHANGE if count else 0)
 
     def seek_key(self, key_first, missing):
@@ -206,13 +311,16 @@ class WrWriter:
         self.b.emit(OP_NotFound, self.cursor, missing, key_first, self.npk)
 
 
-def emit_insert_row(b, w, first, skip, fire=None):
+def emit_insert_row(b, w, first, skip, fire=None, returning=None, upsert=None):
+    """Insert the row in ``first..``; ``upsert(idx)`` codes an ON CONFLICT clause's action (see check)."""
     w.affinity(first)
     if fire is not None:
         fire.fire(b, fire.before, first, None, None, None, skip)
-    w.check(first, skip)
+    w.check(first, skip, upsert=upsert)
     w.insert_indexes(first)
     w.write(first)
+    if returning is not None:
+        returning.row(first, None)
     if fire is not None:
         fire.fire(b, fire.after, first, None, None, None, skip)
 
@@ -258,50 +366,126 @@ def _for_each_key(b, w, keys, row_body):
     b.resolve(done)
 
 
-def translate_delete(stmt, conn, b, table, fire=None):
+def translate_delete(stmt, conn, b, table, fire=None, returning_columns=None):
     w = WrWriter(b, table, None)
+    w.source.name = stmt.table.alias or table.name
+    returning = _returning(b, w, returning_columns)
     keys = collect_keys(b, w, stmt.table, stmt.where)
-    if fire is None:
+    if fire is None and returning is None:
         _for_each_key(b, w, keys, lambda nxt: w.delete_current(count=True))
         return b.finish(readonly=False)
 
     def row(nxt):
         old = b.alloc_reg(len(table.columns))
         w.read_row(old)
-        fire.wr_before_delete(b, w, old, nxt)
+        if fire is not None:
+            fire.wr_before_delete(b, w, old, nxt)
+        if returning is not None:
+            returning.row(old, None)
         w.delete_current(count=True)
-        fire.fire(b, fire.after, None, None, old, None, nxt)
+        if fire is not None:
+            fire.fire(b, fire.after, None, None, old, None, nxt)
     _for_each_key(b, w, keys, row)
+    if returning is not None:
+        returning.finish()
     return b.finish(readonly=False)
 
 
-def translate_update(stmt, conn, b, table, sets, fire=None):
+def _returning(b, w, columns):
+    from limbodb.translate.insert import Returning
+    return Returning(b, w, columns) if columns else None
+
+
+def translate_update(stmt, conn, b, table, sets, fire=None, returning_columns=None):
     w = WrWriter(b, table, stmt.or_conflict)
     w.source.name = stmt.table.alias or table.name
+    returning = _returning(b, w, returning_columns)
     keys = collect_keys(b, w, stmt.table, stmt.where)
-    n = len(table.columns)
-
-    def row(nxt):
-        old = b.alloc_reg(n)
-        new = b.alloc_reg(n)
-        w.read_row(old)
-        scope = Scope([w.source])
-        for i in range(n):
-            if i in sets:
-                code_expr(b, scope, sets[i], new + i)
-            else:
-                b.emit(OP_Copy, old + i, new + i)
-        w.affinity(new)
-        if fire is not None:
-            fire.wr_before_update(b, w, old, new, sets, nxt)
-        w.check(new, nxt, old_first=old)
-        key = w._gather(old, [ic.col for ic in w.pk.columns])
-        w.seek_key(key, nxt)
-        w.delete_current(count=False)
-        w.insert_indexes(new)
-        w.write(new)
-        if fire is not None:
-            fire.fire(b, fire.after, new, None, old, None, nxt)
-    _for_each_key(b, w, keys, row)
+    _for_each_key(b, w, keys, lambda nxt: update_current_row(b, w, sets, None, nxt, fire, returning))
+    if returning is not None:
+        returning.finish()
     return b.finish(readonly=False)
 
+
+def update_current_row(b, w, sets, where, skip, fire=None, returning=None, extra=None):
+    """Rewrite the row the table cursor is on: SET ``sets`` {col: expr}, if ``where``.
+
+    ``extra`` maps other qualifiers (``excluded``) to their row registers.
+    """
+    from limbodb.translate.insert import row_scope
+    n = len(w.table.columns)
+    old = b.alloc_reg(n)
+    new = b.alloc_reg(n)
+    w.read_row(old)
+    scope = row_scope(w.source, list(sets.values()) + [where], old, None, extra)
+    if where is not None:
+        code_if_false(b, scope, where, skip, True)
+    for i in range(n):
+        if i in sets:
+            code_expr(b, scope, sets[i], new + i)
+        else:
+            b.emit(OP_Copy, old + i, new + i)
+    w.affinity(new)
+    if fire is not None:
+        fire.wr_before_update(b, w, old, new, sets, skip)
+    w.check(new, skip, old_first=old)
+    w.seek_key(w._gather(old, [ic.col for ic in w.pk.columns]), skip)
+    w.delete_current(count=False)
+    w.insert_indexes(new)
+    w.write(new)
+    if returning is not None:
+        returning.row(new, None)
+    if fire is not None:
+        fire.fire(b, fire.after, new, None, old, None, skip)
+
+
+def wr_upsert_handler(b, w, stmt, first, skip_row, returning):
+    """The ``upsert`` callback for WrWriter.check (a WrUpsert)."""
+    return WrUpsert(b, w, stmt, first, skip_row, returning)
+
+
+class WrUpsert:
+    """ON CONFLICT clauses of an INSERT into a WITHOUT ROWID table: DO NOTHING, or DO UPDATE of the
+    conflicting row. Called with the conflicting index (the PRIMARY KEY's for a key conflict);
+    ``targets``: the indexes the clauses name, which WrWriter.check tests first."""
+
+    def __init__(self, b, w, stmt, first, skip_row, returning):
+        from limbodb.translate.insert import upsert_clauses
+        self.b = b
+        self.w = w
+        self.first = first
+        self.skip_row = skip_row
+        self.returning = returning
+        self.clauses = upsert_clauses(w.table, stmt)
+        self.targets = [target for target, _up in self.clauses if target is not None]
+
+    def __call__(self, idx, seek_row=None):
+        """Code the action for a conflict on ``idx``; False when no clause covers it."""
+        from limbodb.translate import trigger
+        b = self.b
+        w = self.w
+        table = w.table
+        for target, up in self.clauses:
+            if target is None or target is idx:
+                break
+        else:
+            return False
+        if up.action == "NOTHING":
+            b.emit(OP_Goto, 0, self.skip_row)
+            return True
+        if seek_row is not None:
+            seek_row()
+        sets = {}
+        for item in up.sets:
+            for name in item.columns:
+                i = table.column_index(name)
+                if i < 0:
+                    raise OperationalError(f"no such column: {name}")
+                if table.columns[i].generated is not None:
+                    raise OperationalError(f'cannot UPDATE generated column "{table.columns[i].name}"')
+                sets[i] = item.expr
+        fire = trigger.dml_triggers(b.conn, table.name, "UPDATE",
+                                    {c.lower() for item in up.sets for c in item.columns}) if not table.db else None
+        update_current_row(b, w, sets, up.where, self.skip_row, fire, self.returning, {"excluded": self.first})
+        b.emit(OP_Goto, 0, self.skip_row)
+        return True

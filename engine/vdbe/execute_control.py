@@ -15,7 +15,7 @@ from limbodb.storage.btree import BTreeCursor, clear_btree, create_btree, drop_b
 from limbodb.storage.integrity import integrity_check
 from limbodb.vdbe.value import AFF_NUMERIC, apply_affinity, truth
 from limbodb.vdbe.program import EXIT_BUSY, EXIT_DONE, EXIT_IO, halt_error
-from limbodb.vdbe.execute_savepoint import close_statement_savepoint, open_statement_savepoint
+from limbodb.vdbe.execute_savepoint import AUX_SAVEPOINTS, close_statement_savepoint, open_statement_savepoint
 
 
 def op_init(vm, insn, pc):
@@ -390,11 +390,10 @@ def op_transaction(vm, insn, pc):
 
 
 def _transaction_db(vm, insn, pc):
-    """OP_Transaction on the temp or an attached database (P1 > 0)."""
-    from limbodb.attach import db_of
+    """OP_Transaction on the temp or an attached database (P1 > 0), a connection in ``conn.dbs``."""
     write, cookie = insn.p2 != 0, insn.p3
     conn = vm.conn
-    inner = db_of(conn, insn.p1)
+    inner = conn.dbs[insn.p1]
     nxt = pc + 1
 
     def run():
@@ -409,16 +408,16 @@ def _transaction_db(vm, insn, pc):
             return EXIT_IO
         if inner.schema.cookie != cookie:
             raise OperationalError("database schema has changed", SQLITE_SCHEMA)
+        if write and not conn.autocommit:
+            # The statement's changes to this database are undone if it fails (close_statement_savepoint).
+            vm.state.setdefault(AUX_SAVEPOINTS, []).append((inner, inner.pager.open_savepoint()))
         return nxt
     return run
 
 
 def _db_conn(vm, index):
     """The connection whose pager holds database ``index`` (P1 of the cookie/B-tree opcodes)."""
-    if not index:
-        return vm.conn
-    from limbodb.attach import db_of
-    return db_of(vm.conn, index)
+    return vm.conn.dbs[index] if index else vm.conn
 
 
 def op_autocommit(vm, insn, pc):

@@ -57,8 +57,7 @@ def _open(vm, insn, pc, write):
 
     if insn.p3:
         # Temp or attached database: its pager (conn.dbs is fixed while the program is valid).
-        from limbodb.attach import db_of
-        inner = db_of(conn, insn.p3)
+        inner = conn.dbs[insn.p3]
 
         def run_db():
             root = regs[p2] if p5 & OPFLAG_P2ISREG else p2

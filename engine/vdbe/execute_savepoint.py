@@ -98,6 +98,19 @@ def op_savepoint(vm, insn, pc):
     return run
 
 
+# vm.state key: [(connection, pager savepoint)] of temp/attached databases the statement writes.
+AUX_SAVEPOINTS = "aux_savepoints"
+
+
+def close_aux_savepoints(aux, keep):
+    """Keep or undo a statement's changes to temp and attached databases."""
+    for inner, sp in aux:
+        if not keep:
+            inner.pager.rollback_to_savepoint(sp)
+            _undo_schema(inner)
+        inner.pager.release_savepoint(sp)
+
+
 def open_statement_savepoint(vm):
     """OP_Transaction of a write inside an explicit transaction: mark where the statement began."""
     if vm.stmt_savepoint is None:
@@ -107,6 +120,9 @@ def open_statement_savepoint(vm):
 
 def close_statement_savepoint(vm, keep):
     """The statement ended: keep its changes, or (``keep`` false) undo them."""
+    aux = vm.state.pop(AUX_SAVEPOINTS, None)
+    if aux is not None:
+        close_aux_savepoints(aux, keep)
     sp = vm.stmt_savepoint
     if sp is None:
         return

@@ -23,6 +23,7 @@ from limbodb.errors import (
 )
 from limbodb.io import MemoryIO, run_sync
 from limbodb.statement import BUSY, DONE, ROW
+from limbodb.storage.wal_frames import WalFrames
 
 # take_error() kinds: which JS error class to throw.
 SQLITE = "sqlite"
@@ -58,11 +59,19 @@ def _from_js(value):
 
 
 class _Session:
-    __slots__ = ("conn", "io")
+    __slots__ = ("conn", "io", "_frames")
 
     def __init__(self, conn, io):
         self.conn = conn
         self.io = io
+        self._frames = None
+
+    def frames(self):
+        """The connection's WalFrames, rebuilt if the connection's pager changed."""
+        f = self._frames
+        if f is None or f.pager is not self.conn.pager:
+            f = self._frames = WalFrames(self.conn.pager)
+        return f
 
 
 class Bridge:
@@ -99,14 +108,15 @@ class Bridge:
     # ------------------------------------------------------------ connections
 
     @_reported
-    def open(self, path, readonly=False, must_exist=False):
-        """Open a connection; returns its id."""
+    def open(self, path, readonly=False, must_exist=False, cipher=None, hexkey=None):
+        """Open a connection; returns its id. ``cipher``/``hexkey`` open or create an encrypted database."""
         io = MemoryIO() if path == ":memory:" or path == "" else self.file_io
         if io is None:
             raise OperationalError("unable to open database file", SQLITE_CANTOPEN)
         if must_exist and io is self.file_io and not io.exists(path):
             raise OperationalError("unable to open database file", SQLITE_CANTOPEN)
-        conn = Connection(path, io=io, readonly=bool(readonly))
+        encryption = {"cipher": cipher, "hexkey": hexkey} if cipher or hexkey else None
+        conn = Connection(path, io=io, readonly=bool(readonly), encryption=encryption)
         try:
             run_sync(io, conn.open)
         except BaseException as e:
@@ -139,7 +149,7 @@ class Bridge:
         s = self._sessions[cid]
         offset = 0
         while True:
-            stmt, offset = s.conn.prepare(sql, offset)
+            stmt, offset = _prepare(s, sql, offset)
             if stmt is None:
                 return
             try:
@@ -182,17 +192,52 @@ class Bridge:
         # Pyodide hands bytes to JS as a proxy unless converted: convert them to Uint8Array.
         return self.convert(value) if value.__class__ is bytes else value
 
+    # ------------------------------------------------------------ WAL frame API (replication)
+
+    @_reported
+    def wal_frame_count(self, cid):
+        """Committed frames in the connection's WAL."""
+        return self._sessions[cid].frames().frame_count()
+
+    @_reported
+    def wal_get_frame(self, cid, n):
+        """Frame ``n`` (1-based): its 24-byte header and its page, as stored."""
+        s = self._sessions[cid]
+        return self.convert(run_sync(s.io, s.frames().get_frame, n))
+
+    @_reported
+    def wal_insert_begin(self, cid):
+        """Start inserting frames (takes the write lock; SQLITE_BUSY at once if held)."""
+        s = self._sessions[cid]
+        run_sync(s.io, s.frames().insert_begin)
+
+    @_reported
+    def wal_insert_frame(self, cid, n, frame):
+        """Insert a primary's frame ``n``; an error if it differs from the one there or leaves a gap."""
+        s = self._sessions[cid]
+        run_sync(s.io, s.frames().insert_frame, n, _from_js(frame))
+
+    @_reported
+    def wal_insert_end(self, cid):
+        """End the insert session, dropping a transaction whose commit frame did not come."""
+        self._sessions[cid].frames().insert_end()
+
+    @_reported
+    def wal_auto_checkpoint_disable(self, cid):
+        """Stop automatic checkpoints, so frame numbers stay those of the primary."""
+        self._sessions[cid].conn.pager.set_wal_autocheckpoint(0)
+
     # ------------------------------------------------------------ statements
 
     @_reported
     def prepare(self, cid, sql):
         """Prepare the one statement of ``sql``: [id, [[name, decltype], ...]]."""
         s = self._sessions[cid]
-        stmt, end = s.conn.prepare(sql, 0)
+        stmt, end = _prepare(s, sql, 0)
         if stmt is None:
             raise RangeError_("The supplied SQL string contains no statements")
         if sql[end:].strip():
-            rest, _ = s.conn.prepare(sql, end)
+            rest, _ = _prepare(s, sql, end)
             if rest is not None:
                 rest.finalize()
                 stmt.finalize()
@@ -267,6 +312,20 @@ class Bridge:
             big = self.bigint
             out = [[big(v) if v.__class__ is int else v for v in row] for row in out]
         return self.convert([out, done])
+
+
+def _prepare(s, sql, offset):
+    """``conn.prepare``, retried once with the schema reloaded when it fails: another
+    connection (or frames inserted through the WAL frame API) may have changed it."""
+    conn = s.conn
+    try:
+        return conn.prepare(sql, offset)
+    except OperationalError:
+        generation = conn.schema_generation
+        run_sync(s.io, conn.refresh_schema)
+        if conn.schema_generation == generation:
+            raise
+        return conn.prepare(sql, offset)
 
 
 def _start(stmt, params):

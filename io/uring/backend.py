@@ -121,6 +121,8 @@ class UringFile(BlockingFile):
 class UringIO(BlockingIO):
     """io_uring backend: one ring, batched submissions, completions finished in run_once()."""
 
+    async_reads = True
+
     def __init__(self, entries=256, ring=None, nowait_reads=True):
         self.ring = ring if ring is not None else Ring(entries)
         # Reads served from the page cache at once (pread's cost); only misses use the ring.

@@ -8,9 +8,9 @@
 // `db.function`, `db.aggregate`, `db.close()`. Same rows, bindings and errors
 // as the Promise-based API.
 
-import { Database as AsyncDatabase } from "./database.js";
+import { Database as AsyncDatabase, frameBytes, frameNumber, openOptions } from "./database.js";
 import { nodeEngine } from "./node-engine.js";
-import { Statement as AsyncStatement } from "./statement.js";
+import { Statement as AsyncStatement, fromSqlValue } from "./statement.js";
 
 export { SqliteError } from "./sqlite-error.js";
 
@@ -54,8 +54,7 @@ export class Statement extends AsyncStatement {
 export default class Database extends AsyncDatabase {
   constructor(path = ":memory:", options = {}) {
     super(engine, path, options);
-    const { readonly = false, fileMustExist = false } = options;
-    this._cid = engine.open(path, { readonly, fileMustExist });
+    this._cid = engine.open(path, openOptions(options));
     this._open = true;
   }
 
@@ -117,6 +116,36 @@ export default class Database extends AsyncDatabase {
     for (const [name, mode] of Object.entries(MODES)) variants[name] = { value: wrap(mode) };
     for (const v of Object.values(variants)) if (typeof v.value === "function") Object.defineProperties(v.value, variants);
     return variants.default.value;
+  }
+
+  walFrameCount() {
+    this._checkOpen();
+    return engine.walFrameCount(this._cid);
+  }
+
+  walGetFrame(n) {
+    this._checkOpen();
+    return fromSqlValue(engine.walGetFrame(this._cid, frameNumber(n)));
+  }
+
+  walInsertBegin() {
+    this._checkOpen();
+    engine.walInsertBegin(this._cid);
+  }
+
+  walInsertFrame(n, frame) {
+    this._checkOpen();
+    engine.walInsertFrame(this._cid, frameNumber(n), frameBytes(frame));
+  }
+
+  walInsertEnd() {
+    this._checkOpen();
+    engine.walInsertEnd(this._cid);
+  }
+
+  walAutoCheckpointDisable() {
+    this._checkOpen();
+    engine.walAutoCheckpointDisable(this._cid);
   }
 
   close() {

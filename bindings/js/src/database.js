@@ -30,8 +30,7 @@ export class Database {
 
   // Open the connection; connect() calls it.
   async _connect() {
-    const { readonly = false, fileMustExist = false } = this._options;
-    this._cid = await this._engine.open(this._path, { readonly, fileMustExist });
+    this._cid = await this._engine.open(this._path, openOptions(this._options));
     this._open = true;
     return this;
   }
@@ -186,6 +185,43 @@ export class Database {
     return this;
   }
 
+  // The WAL frame API, for replication: ship frames from a primary's WAL into a replica's.
+  // Frames are numbered from 1; each is its 24-byte header followed by its page.
+  async walFrameCount() {
+    this._checkOpen();
+    return this._engine.walFrameCount(this._cid);
+  }
+
+  async walGetFrame(n) {
+    this._checkOpen();
+    return fromSqlValue(await this._engine.walGetFrame(this._cid, frameNumber(n)));
+  }
+
+  // Take the write lock for a run of walInsertFrame calls.
+  async walInsertBegin() {
+    this._checkOpen();
+    await this._engine.walInsertBegin(this._cid);
+  }
+
+  // A frame already at position n must be identical, else SQLITE_ERROR (nothing is applied);
+  // the next position is kept until its transaction's commit frame arrives; beyond is an error.
+  async walInsertFrame(n, frame) {
+    this._checkOpen();
+    await this._engine.walInsertFrame(this._cid, frameNumber(n), frameBytes(frame));
+  }
+
+  // End the insert session, dropping a transaction whose commit frame did not come.
+  async walInsertEnd() {
+    this._checkOpen();
+    await this._engine.walInsertEnd(this._cid);
+  }
+
+  // Keep the WAL from being checkpointed (and restarted), so frame numbers stay the primary's.
+  async walAutoCheckpointDisable() {
+    this._checkOpen();
+    await this._engine.walAutoCheckpointDisable(this._cid);
+  }
+
   defaultSafeIntegers(toggle = true) {
     this._safeIntegers = Boolean(toggle);
     return this;
@@ -219,6 +255,28 @@ export class Database {
       await stmt.close();
     }
   }
+}
+
+// The engine's open options from connect()'s: encryption is {cipher, hexkey}.
+export function openOptions({ readonly = false, fileMustExist = false, encryption = null }) {
+  if (encryption !== null && encryption !== undefined) {
+    const { cipher, hexkey } = encryption;
+    if (typeof cipher !== "string" || typeof hexkey !== "string") {
+      throw new TypeError("Expected the \"encryption\" option to be { cipher: string, hexkey: string }");
+    }
+    return { readonly, fileMustExist, encryption: { cipher, hexkey } };
+  }
+  return { readonly, fileMustExist };
+}
+
+export function frameNumber(n) {
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError("Expected a frame number (an integer from 1)");
+  return n;
+}
+
+export function frameBytes(frame) {
+  if (!ArrayBuffer.isView(frame)) throw new TypeError("Expected a frame as a Uint8Array");
+  return new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
 }
 
 function batchMode(mode) {

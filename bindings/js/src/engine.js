@@ -34,13 +34,15 @@ export class LocalEngine {
     return errorFromInfo({ kind, message, code, rawCode });
   }
 
-  open(path, { readonly = false, fileMustExist = false } = {}) {
+  // encryption: {cipher, hexkey} to open or create an encrypted database.
+  open(path, { readonly = false, fileMustExist = false, encryption = null } = {}) {
     const memory = path === ":memory:" || path === "";
     const target = memory ? path : this._resolve(path);
-    if (memory || !this._files) return this._py("open", [target, readonly, fileMustExist]);
+    const args = [target, readonly, fileMustExist, encryption?.cipher ?? null, encryption?.hexkey ?? null];
+    if (memory || !this._files) return this._py("open", args);
     return this._files.acquire(target).then(() => {
       try {
-        const cid = this._py("open", [target, readonly, fileMustExist]);
+        const cid = this._py("open", args);
         this._paths.set(cid, target);
         return cid;
       } catch (err) {
@@ -80,6 +82,31 @@ export class LocalEngine {
 
   prepare(cid, sql) {
     return this._py("prepare", [cid, sql]);
+  }
+
+  // The WAL frame API: frames are Uint8Arrays (24-byte header + page).
+  walFrameCount(cid) {
+    return this._py("wal_frame_count", [cid]);
+  }
+
+  walGetFrame(cid, n) {
+    return this._py("wal_get_frame", [cid, n]);
+  }
+
+  walInsertBegin(cid) {
+    return this._py("wal_insert_begin", [cid]);
+  }
+
+  walInsertFrame(cid, n, frame) {
+    return this._py("wal_insert_frame", [cid, n, frame]);
+  }
+
+  walInsertEnd(cid) {
+    return this._py("wal_insert_end", [cid]);
+  }
+
+  walAutoCheckpointDisable(cid) {
+    return this._py("wal_auto_checkpoint_disable", [cid]);
   }
 
   finalize(sid) {

@@ -11,7 +11,10 @@
 
 import { errorFromInfo, errorToInfo } from "./sqlite-error.js";
 
-export const OPS = ["open", "close", "exec", "prepare", "finalize", "run", "rows", "more", "reset"];
+export const OPS = [
+  "open", "close", "exec", "prepare", "finalize", "run", "rows", "more", "reset",
+  "walFrameCount", "walGetFrame", "walInsertBegin", "walInsertFrame", "walInsertEnd", "walAutoCheckpointDisable",
+];
 
 // Ops whose first argument is a statement id rather than a connection id.
 const STATEMENT_OPS = new Set(["finalize", "run", "rows", "more", "reset"]);

@@ -158,6 +158,24 @@ def test_group_by_outputs_read_from_the_key_registers_match_sqlite(sql):
     _same(cons, sql, ordered=False)
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT c, count(*) FROM t GROUP BY c ORDER BY 1",
+    "SELECT c, count(*) FROM t GROUP BY c HAVING max(a) < 8 ORDER BY 1",
+    "SELECT x, count(*) FROM t GROUP BY x ORDER BY 2",
+    "SELECT x, max(a) FROM t GROUP BY x ORDER BY 2",
+    "SELECT x + 0, min(a) FROM t GROUP BY 1 ORDER BY 2",
+    "SELECT y, count(*) FROM t GROUP BY y ORDER BY 2",
+    "SELECT a % 3, count(*) FROM t GROUP BY 1 ORDER BY 1",
+])
+def test_group_by_column_whose_group_holds_different_values_matches_sqlite(sql):
+    # NOCASE groups 'x' with 'X', no affinity groups 1 with 1.0: SQLite shows the last row's value.
+    setup = ["CREATE TABLE t(a INTEGER PRIMARY KEY, c TEXT COLLATE NOCASE, x, y REAL)"]
+    data = [(i, v, w, w) for i, (v, w) in enumerate(
+        [("x", 1), ("X", 1.0), ("y", 2.0), ("Y", 2), ("x", 1), (None, None), ("Z", 3), ("z", 3.0)], 1)]
+    cons = _pair(setup, [("INSERT INTO t VALUES(?, ?, ?, ?)", data)])
+    _same(cons, sql)
+
+
 @pytest.mark.parametrize("where,params", [
     ("a > ?", (250,)), ("a >= ?", ("250",)), ("a > ?", (249.5,)), ("a < ?", (3.5,)),
     ("a > ?", ("abc",)), ("a < ?", ("abc",)), ("a > ?", (None,)), ("a BETWEEN ? AND ?", (10, 20)),
