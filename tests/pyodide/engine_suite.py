@@ -81,10 +81,10 @@ EXCLUDED = {
     "tests/unit/translate/test_triggers_vs_sqlite.py::test_trigger_script_matches_sqlite[view-rowids]":
         "the oracle differs: SQLite 3.39.0 (Pyodide's) rejects new.rowid in an INSTEAD OF trigger on a view "
         "('no such column: new.rowid'), 3.40.1 (the host's) accepts it",
-    "tests/unit/translate/test_random_select_shapes_vs_sqlite.py::test_random_select_shapes_match_sqlite":
-        "a limbodb bug, on CPython too, that Pyodide's older hypothesis finds: in `SELECT c, count(*) FROM t1 "
-        "GROUP BY c` with c COLLATE NOCASE, the bare column gives the group's first value ('x'), SQLite its "
-        "last ('X'); remove this entry once it is fixed",
+    "tests/unit/translate/test_random_select_shapes_vs_sqlite.py":
+        "its one test fails on a limbodb bug, on CPython too, that Pyodide's older hypothesis finds: "
+        "in `SELECT c, count(*) FROM t1 GROUP BY c` with c COLLATE NOCASE, the bare column gives the "
+        "group's first value ('x'), SQLite its last ('X'); remove this entry once it is fixed",
     "tests/compat/test_sqlite3_patterns.py::test_module_globals[sqlite3]":
         "the oracle differs: Pyodide's SQLite is built single-threaded (sqlite3.threadsafety == 0)",
     "tests/unit/translate/test_update_from_limit_vs_sqlite.py": _NO_LIMIT,
