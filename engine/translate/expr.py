@@ -244,9 +244,36 @@ def expr_collation(scope, e):
 
 
 def binary_collation(scope, left, right):
-    """sqlite3BinaryCompareCollSeq: an explicit COLLATE (left first), else the left operand's, else the right's."""
-    return _explicit_collation(left) or _explicit_collation(right) or \
-        expr_collation(scope, left) or expr_collation(scope, right)
+    """sqlite3BinaryCompareCollSeq: an explicit COLLATE (left first), else the left operand's, else the right's.
+
+    A table column always has a collating sequence (BINARY unless declared), so a
+    left column without one still wins over the right operand's (returned as None).
+    """
+    explicit = _explicit_collation(left) or _explicit_collation(right)
+    if explicit:
+        return explicit
+    coll = expr_collation(scope, left)
+    if coll is None and not _is_table_column(scope, left):
+        coll = expr_collation(scope, right)
+    return coll
+
+
+def _is_table_column(scope, e):
+    """True if ``e`` (through CAST and unary +) is a column of a table (not the rowid)."""
+    while e.__class__ is ast.Cast or (e.__class__ is ast.Unary and e.op == "+"):
+        e = e.expr if e.__class__ is ast.Cast else e.operand
+    if e.__class__ is not ast.Column:
+        return False
+    try:
+        r = scope.resolve(e)
+    except OperationalError:
+        return False
+    if r is None:
+        return False
+    _, src, i = r
+    if src is None:
+        return _is_table_column(scope, scope.aliases[i])
+    return i >= 0
 
 
 # ------------------------------------------------------------------ values
