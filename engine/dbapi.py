@@ -470,6 +470,17 @@ class Cursor:
             raise ProgrammingError("Cannot operate on a closed cursor.")
         self.connection._check()
 
+    def __del__(self):
+        # A cursor dropped before its rows were all read releases its statement, and so
+        # the snapshot it holds, as sqlite3's cursors do.
+        stmt = getattr(self, "_stmt", None)
+        if stmt is not None:
+            self._stmt = None
+            try:
+                stmt.finalize()
+            except Error:
+                pass
+
 
 def _apply_text_factory(tf, v):
     if tf is bytes:

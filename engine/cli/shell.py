@@ -48,6 +48,8 @@ HELP = """\
 Encrypted databases: open "file:NAME?cipher=CIPHER&hexkey=HEX", or on a new
 database run PRAGMA cipher='aegis256' and PRAGMA hexkey='<64 hex digits>'.
 Ciphers: aes128gcm aes256gcm aegis128l aegis128x2 aegis128x4 aegis256 aegis256x2 aegis256x4.
+Change data capture: PRAGMA capture_data_changes_conn('off|id|before|after|full[,TABLE]').
+MVCC: PRAGMA journal_mode = mvcc, then BEGIN CONCURRENT.
 """
 
 _PARSE_MARKERS = ("syntax error", "unrecognized token", "incomplete input")

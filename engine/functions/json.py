@@ -1,6 +1,7 @@
 """JSON SQL functions (SQLite 3.40's json1): json, json_valid, json_extract, ->, ->>, json_array,
 json_object, json_type, json_insert/replace/set/remove, json_patch, json_array_length, json_quote,
-and the json_group_array/json_group_object aggregates. json_each/json_tree (table-valued) are not here.
+and the json_group_array/json_group_object aggregates. json_each/json_tree (table-valued) are not here;
+JSONB blobs are accepted wherever JSON text is (decoded by jsonb.py, which holds the jsonb_* forms).
 
 Parsing keeps each number's and string's source text, so json() re-renders
 literals exactly as written (1.0 stays 1.0, escapes stay escaped), object keys
@@ -236,6 +237,10 @@ def _parse_arg(v):
     """Parse a function's JSON argument; None for NULL; raises "malformed JSON"."""
     if v is None:
         return None
+    if v.__class__ is bytes:
+        node = decode_blob(v)
+        if node is not None:
+            return node
     node = parse(to_text(v))
     if node is None:
         raise OperationalError("malformed JSON")
@@ -271,6 +276,9 @@ def _value_json(v):
         return to_text(v)
     if cls is str:
         return v if _is_json(v) else quote_string(v)
+    node = decode_blob(v)
+    if node is not None:
+        return to_json(node)
     raise OperationalError("JSON cannot hold BLOB values")
 
 
@@ -796,3 +804,9 @@ def register_all(reg):
     r("json_patch", 2, json_patch)
     r("json_group_array", 1, JsonGroupArray, AGGREGATE)
     r("json_group_object", 2, JsonGroupObject, AGGREGATE)
+    jsonb.register_all(reg)
+
+
+# jsonb.py builds on this module's parser and editors, so it is imported once they exist.
+from limbodb.functions import jsonb  # noqa: E402
+from limbodb.functions.jsonb import decode_blob  # noqa: E402

@@ -10,6 +10,8 @@ fits (balance_shallower), so the root pgno never changes. Every read and page
 allocation happens first (the generator yields IO); only then are pages
 written, each rebuilt from its cell list, or, for a parent whose dividers
 alone changed, edited in place. Freed pgnos are returned for the caller to free.
+Index pages keep the cached sort keys of their cells (``SortKeys``) across the
+rebuild, so the next searches need not decode every record again.
 Mirrors sqlite src/btree.c (balance, balance_nonroot, balance_deeper, balance_quick).
 """
 
@@ -53,10 +55,13 @@ class Node:
     def used(self):
         return sum([len(c) + 2 for c in self.cells])
 
-    def materialize(self, usable):
+    def materialize(self, usable, skeys=None):
         """Turn a lazy node into its full cell list (with the edit applied)."""
         page = self.page
-        self.cells = cells = cells_of(page, page.aux or decode_page(page), usable)
+        info = page.aux or decode_page(page)
+        self.cells = cells = cells_of(page, info, usable)
+        if skeys is not None:
+            skeys.add_page(cells, info)
         if self.edit is not None:
             first, last, dividers, child = self.edit
             self.edit = None
@@ -67,7 +72,7 @@ class Node:
             else:
                 self.right = child
 
-    def edit_in_place(self, usable):
+    def edit_in_place(self, usable, skeys=None):
         """Write phase of a lazy node: replace its dividers in the page itself."""
         page = self.page
         info = page.aux or decode_page(page)
@@ -75,15 +80,69 @@ class Node:
         for _ in range(last - first):
             info = drop_cell(page, info, first, usable)
         for j, d in enumerate(dividers):
-            info = insert_cell(page, info, first + j, d, usable)
+            info = insert_cell(page, info, first + j, d, usable, None, None,
+                               None if skeys is None else skeys.get(d))
             invariant(info is not None, "a divider that was measured to fit does not")
         set_child(page, info, first + len(dividers), child)
 
 
-def node_of(page, usable):
-    """A Node holding ``page``'s current cells."""
+class SortKeys:
+    """Known sort keys of index cells (bytes objects) while a balance moves them between pages.
+
+    Keyed by the cell object's id; the object is kept alongside, so an id reused by a
+    new object after the old one died can never match.
+    """
+
+    __slots__ = ("_by_id",)
+
+    def __init__(self):
+        self._by_id = {}
+
+    def add(self, cell, skey):
+        if skey is not None:
+            self._by_id[id(cell)] = (cell, skey)
+
+    def add_page(self, cells, info):
+        sk = info.skeys
+        if sk.__class__ is list:
+            by_id = self._by_id
+            for c, k in zip(cells, sk):
+                if k is not None:
+                    by_id[id(c)] = (c, k)
+
+    def get(self, cell):
+        e = self._by_id.get(id(cell))
+        return e[1] if e is not None and e[0] is cell else None
+
+    def copy(self, src, dst):
+        """``dst`` is a new cell holding the same record as ``src``."""
+        e = self._by_id.get(id(src))
+        if e is not None and e[0] is src:
+            self._by_id[id(dst)] = (dst, e[1])
+
+    def install(self, page, cells):
+        """After ``page`` was rebuilt from ``cells``: give its fresh PageInfo the known keys."""
+        by_id = self._by_id
+        sk = []
+        found = False
+        for c in cells:
+            e = by_id.get(id(c))
+            if e is not None and e[0] is c:
+                sk.append(e[1])
+                found = True
+            else:
+                sk.append(None)
+        if found:
+            (page.aux or decode_page(page)).skeys = sk
+
+
+def node_of(page, usable, skeys=None):
+    """A Node holding ``page``'s current cells (their known sort keys noted in ``skeys``)."""
     info = page.aux or decode_page(page)
-    return Node(page, info.ptype, cells_of(page, info, usable), info.right)
+    cells = cells_of(page, info, usable)
+    if skeys is not None:
+        skeys.add_page(cells, info)
+    return Node(page, info.ptype, cells, info.right)
 
 
 def _lazy_node(page):
@@ -199,16 +258,20 @@ def _try_split(sizes, cap, consume, k, total):
     return plan
 
 
-def balance(pager, is_index, pages, idxs, nodes, append):
+def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
     """Generator: rebalance from the deepest changed node up, then write every page.
 
     ``pages`` is the path root..node, ``idxs[l]`` the child index taken at level l,
     ``nodes`` the new content of changed levels; ``append`` says the change added a
     cell at the end of the right-most table leaf (split it off alone: balance_quick).
     Returns the pgnos to free. All reads and allocations happen before the first
-    page is written.
+    page is written. ``skeys``: the sort keys known of an index's cells in ``nodes``.
     """
     usable = pager.usable_size
+    if is_index and skeys is None:
+        skeys = SortKeys()
+    elif not is_index:
+        skeys = None
     writes = {}
     freed = []
     level = max(nodes)
@@ -227,7 +290,7 @@ def balance(pager, is_index, pages, idxs, nodes, append):
             if used <= cap and ncells and (level == 0 or not underfull(used, cap, usable)):
                 level -= 1
                 continue
-            node.materialize(usable)
+            node.materialize(usable, skeys)
         used = node.used()
         if level == 0:
             if used > cap:
@@ -251,7 +314,7 @@ def balance(pager, is_index, pages, idxs, nodes, append):
                 child = writes.get(cpg)
                 if child is None:
                     cpage = yield from load(pager, cpg)
-                    child = node_of(cpage, usable)
+                    child = node_of(cpage, usable, skeys)
                 if child.used() <= cap:
                     node.ptype = child.ptype
                     node.cells = child.cells
@@ -286,8 +349,13 @@ def balance(pager, is_index, pages, idxs, nodes, append):
         divs = []
         for j in range(first, last + 1):
             if j < last:
-                divs.append(pcells[j] if pinfo is None else
-                            cell_bytes(parent.page.data, pinfo.ptrs[j], pinfo.ptype, usable))
+                if pinfo is None:
+                    divs.append(pcells[j])
+                else:
+                    div = cell_bytes(parent.page.data, pinfo.ptrs[j], pinfo.ptype, usable)
+                    divs.append(div)
+                    if skeys is not None and pinfo.skeys.__class__ is list:
+                        skeys.add(div, pinfo.skeys[j])
             if j == pidx:
                 sibs.append(node)
                 continue
@@ -298,7 +366,7 @@ def balance(pager, is_index, pages, idxs, nodes, append):
             sib = writes.get(cpg)
             if sib is None:
                 spage = yield from load(pager, cpg)
-                sib = node_of(spage, usable)
+                sib = node_of(spage, usable, skeys)
             if sib.ptype != node.ptype:
                 raise corrupt(pgno=cpg)
             sibs.append(sib)
@@ -309,9 +377,14 @@ def balance(pager, is_index, pages, idxs, nodes, append):
             if k < len(sibs) - 1:
                 div = divs[k]
                 if ptype == PAGE_INDEX_LEAF:
-                    items.append(div[4:])
+                    item = div[4:]
                 elif not leaf:
-                    items.append(_pack_u32(sib.right) + div[4:])
+                    item = _pack_u32(sib.right) + div[4:]
+                else:
+                    continue
+                items.append(item)
+                if skeys is not None:
+                    skeys.copy(div, item)
         right_final = sibs[-1].right
         scap = capacity(0, ptype, usable)
         if append and used > cap:
@@ -337,10 +410,14 @@ def balance(pager, is_index, pages, idxs, nodes, append):
             if j < len(plan) - 1:
                 if ptype == PAGE_TABLE_LEAF:
                     dividers.append(_pack_u32(pg.pgno) + put_varint(_table_leaf_rowid(cells[-1])))
-                elif leaf:
-                    dividers.append(_pack_u32(pg.pgno) + items[e])
+                    continue
+                if leaf:
+                    div = _pack_u32(pg.pgno) + items[e]
                 else:
-                    dividers.append(_pack_u32(pg.pgno) + items[e][4:])
+                    div = _pack_u32(pg.pgno) + items[e][4:]
+                dividers.append(div)
+                if skeys is not None:
+                    skeys.copy(items[e], div)
         lastpg = avail[len(plan) - 1].pgno
         if pcells is None:
             parent.edit = (first, last, dividers, lastpg)
@@ -356,7 +433,9 @@ def balance(pager, is_index, pages, idxs, nodes, append):
         page = node.page
         pager.mark_dirty(page)
         if node.cells is None:
-            node.edit_in_place(usable)
+            node.edit_in_place(usable, skeys)
         else:
             build_page(page, node.ptype, node.cells, node.right, usable)
+            if skeys is not None:
+                skeys.install(page, node.cells)
     return freed

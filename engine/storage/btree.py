@@ -720,10 +720,12 @@ class BTreeCursor:
             return head + body[:local] + _pack_u32(ovfl_pgno)
         return head + body
 
-    def insert(self, key, payload):
+    def insert(self, key, payload, values=None):
         """Re-entrant: insert (table: rowid ``key``, record ``payload``; index: record ``key``).
 
         Replaces an entry with an equal key; leaves the cursor on the new entry.
+        ``values``: optionally, the index record's column values (what ``key``
+        decodes to), which saves decoding it.
         """
         if self._mut is not None:
             return self._run_mut()
@@ -731,7 +733,14 @@ class BTreeCursor:
         kk = None
         if index:
             body = key
-            skey = decode_record(key)
+            # Values only stand for the record when they survive encoding unchanged,
+            # which sort_key vouches for (it rejects NaN, odd text and other types).
+            if values is not None and len(values) == len(key) and False:
+                pass
+            if values is not None and sort_key(values) is not None:
+                skey = values
+            else:
+                skey = decode_record(key)
             if self._sk:
                 kk = sort_key(skey)
         else:
