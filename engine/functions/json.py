@@ -532,6 +532,9 @@ def json_(x):
 def json_valid(x):
     if x is None:
         return 0
+    if x.__class__ is bytes and decode_blob(x) is not None:
+        # json_valid(X) accepts RFC 8259 text only; a blob that reads as JSONB is not that (3.45+).
+        return 0
     return 0 if parse(to_text(x)) is None else 1
 
 

@@ -11,7 +11,7 @@ algorithm). Mirrors sqlite src/printf.c.
 
 from limbodb.errors import SQLITE_TOOBIG, DataError
 from limbodb.vdbe.realfmt import format_float
-from limbodb.vdbe.value import int_value, real_value, to_text
+from limbodb.vdbe.value import c_text, int_value, real_value, to_text
 
 _MAX_LENGTH = 1000000000
 _DIGITS_LOWER = "0123456789abcdef"
@@ -107,7 +107,7 @@ def sql_printf(fmt, *values):
     """printf(FORMAT, ...): NULL when FORMAT is NULL."""
     if fmt is None:
         return None
-    f = to_text(fmt).encode("utf-8")
+    f = c_text(to_text(fmt)).encode("utf-8")
     args = _Args(values)
     out = bytearray()
     # SQLite returns NULL when nothing at all was appended ('' or a lone bad conversion).

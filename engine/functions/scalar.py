@@ -15,7 +15,7 @@ import random as _random
 from limbodb.errors import SQLITE_TOOBIG, DataError, OperationalError
 from limbodb.vdbe.realfmt import format_float
 from limbodb.vdbe.value import (
-    MIN_INT64, atof, compare, glob, int_value, like, real_value, to_blob, to_text, truth,
+    MIN_INT64, atof, c_text, compare, glob, int_value, like, real_value, to_blob, to_text, truth,
 )
 
 # The SQLite version whose semantics limbodb reproduces (and sqlite_version() reports):
@@ -74,9 +74,12 @@ def typeof(x):
 
 
 def length(x):
-    """Characters of text, bytes of a blob, characters of a number's text."""
+    """Characters of text (up to a NUL, as func.c counts), bytes of a blob, characters of a
+    number's text."""
     cls = x.__class__
-    if cls is str or cls is bytes:
+    if cls is str:
+        return len(c_text(x))
+    if cls is bytes:
         return len(x)
     if x is None:
         return None
@@ -122,7 +125,7 @@ def _substr(x, start, count=None):
             p2 = -p2
     p1 = _int32(start)
     if x.__class__ is not bytes:
-        x = to_text(x)
+        x = c_text(to_text(x))
     elif not x:
         # sqlite3_value_blob() of an empty blob is a NULL pointer, so the result is NULL.
         return None
@@ -165,7 +168,7 @@ def _trimmer(strip_left, strip_right):
         if x is None or chars is None:
             return None
         s = to_text(x)
-        cs = " " if chars is _DEFAULT else to_text(chars)
+        cs = " " if chars is _DEFAULT else c_text(to_text(chars))
         if not cs:
             return s
         if strip_left and strip_right:
@@ -183,8 +186,9 @@ def replace(x, pattern, rep):
     if x is None or pattern is None:
         return None
     p = to_text(pattern)
-    if not p:
-        # SQLite returns the argument itself after reading it as text: a blob comes back as text.
+    if not p or p[0] == "\0":
+        # An empty pattern as C sees it (zPattern[0]==0): SQLite returns the argument itself
+        # after reading it as text, so a blob comes back as text.
         return to_text(x) if x.__class__ is bytes else x
     if rep is None:
         return None
@@ -244,7 +248,7 @@ def quote(x):
         return s
     if cls is bytes:
         return "X'" + x.hex().upper() + "'"
-    return "'" + x.replace("'", "''") + "'"
+    return "'" + c_text(x).replace("'", "''") + "'"
 
 
 def sql_round(x, digits=_DEFAULT):
@@ -305,8 +309,8 @@ def unicode(x):
     if x is None:
         return None
     if x.__class__ is bytes:
-        return _utf8_read(x) if x else None
-    s = to_text(x)
+        return _utf8_read(x) if x and x[0] else None
+    s = c_text(to_text(x))
     return ord(s[0]) if s else None
 
 
@@ -404,7 +408,7 @@ _SOUNDEX_CODE = bytes(65) + bytes([0, 1, 2, 3, 0, 1, 2, 0, 0, 2, 2, 4, 5, 5, 0, 
 
 def soundex(x):
     """SQLite's soundex(), computed on UTF-8 bytes (a non-ASCII byte is looked up by its low 7 bits)."""
-    z = b"" if x is None else to_blob(x)
+    z = b"" if x is None else to_blob(x).split(b"\0", 1)[0]
     i = 0
     n = len(z)
     while i < n and not (65 <= z[i] <= 90 or 97 <= z[i] <= 122):

@@ -10,7 +10,10 @@ and src/pragma.c (pragma virtual tables).
 """
 
 from limbodb.errors import OperationalError
+from limbodb.functions import FUNCTIONS as BUILTINS
+from limbodb.functions import SCALAR
 from limbodb.functions import json as J
+from limbodb.functions.window import WINDOW
 from limbodb.vdbe.value import int_value, to_text
 
 _SERIES_STOP = 0xFFFFFFFF
@@ -215,24 +218,67 @@ def _index_list(conn, args):
             for seq, idx in enumerate(reversed(list(t.indexes)))]
 
 
+def index_xinfo_rows(t, idx, extended):
+    """PRAGMA index_info / index_xinfo rows (seqno, cid, name[, desc, coll, key]) of index ``idx`` on ``t``.
+
+    index_xinfo adds the columns stored after the key: the rowid, or in a WITHOUT ROWID
+    table the primary key columns the index lacks (the primary key index itself stores
+    every other column there, always with BINARY). Collations show as written.
+    """
+    out = []
+    for k, ic in enumerate(idx.columns):
+        name = t.columns[ic.col].name if ic.col >= 0 else None
+        row = [k, ic.col if ic.col >= 0 else -2, name]
+        if extended:
+            row += [int(bool(ic.desc)), ic.collation, 1]
+        out.append(row)
+    if not extended:
+        return out
+    if not t.without_rowid:
+        out.append([len(out), -1, None, 0, "BINARY", 0])
+        return out
+    keyed = {ic.col for ic in idx.columns}
+    if idx.origin == "pk":
+        tail = [(i, 0, "BINARY") for i in range(len(t.columns)) if i not in keyed]
+    else:
+        pk_index = next(x for x in t.indexes if x.origin == "pk")
+        tail = [(ic.col, int(bool(ic.desc)), ic.collation) for ic in pk_index.columns if ic.col not in keyed]
+    for col, desc, coll in tail:
+        out.append([len(out), col, t.columns[col].name, desc, coll, 0])
+    return out
+
+
 def _index_info(extended):
     def rows(conn, args):
         idx = conn.schema.indexes.get(to_text(args[0]).lower()) if args and args[0] is not None else None
-        out = []
         if idx is None:
-            return out
-        t = conn.schema.get_table(idx.table)
-        for k, ic in enumerate(idx.columns):
-            name = t.columns[ic.col].name if ic.col >= 0 else None
-            row = [k, ic.col if ic.col >= 0 else -2, name]
-            if extended:
-                coll = ic.collation.upper()
-                row += [int(bool(ic.desc)), coll if coll in ("BINARY", "NOCASE", "RTRIM") else ic.collation, 1]
-            out.append(row)
-        if extended:
-            out.append([len(idx.columns), -1, None, 0, "BINARY", 0])
+            return []
+        out = index_xinfo_rows(conn.schema.get_table(idx.table), idx, extended)
         return [(k + 1, r + [args[0], None]) for k, r in enumerate(out)]
     return rows
+
+
+FUNCTION_LIST_COLUMNS = ["name", "builtin", "type", "enc", "narg", "flags"]
+# sqlite3.h's SQLITE_DETERMINISTIC, as PRAGMA function_list reports it in "flags".
+_DETERMINISTIC = 0x800
+
+
+def function_list_rows(conn):
+    """PRAGMA function_list rows: every function the connection can call (built-in or user)."""
+    rows = []
+    for (fname, nargs), fd in sorted(conn.functions.defs.items()):
+        builtin = int(BUILTINS.defs.get((fname, nargs)) is fd)
+        if fd.kind == SCALAR:
+            kind = "s"
+        else:
+            # Every built-in aggregate also runs as a window function; a user one only with inverse().
+            kind = "w" if builtin or fd.kind == WINDOW or hasattr(fd.fn, "inverse") else "a"
+        rows.append((fname, builtin, kind, "utf8", nargs, _DETERMINISTIC if fd.deterministic else 0))
+    return rows
+
+
+def _function_list(conn, args):
+    return [(k + 1, list(r)) for k, r in enumerate(function_list_rows(conn))]
 
 
 _JSON_COLS = ["key", "value", "type", "atom", "id", "parent", "fullkey", "path", "json", "root"]
@@ -249,6 +295,7 @@ FUNCTIONS = {f.name: f for f in (
                   _index_list),
     TableFunction("pragma_index_info", _INDEX_XINFO[:3] + ["arg", "schema"], 3, _index_info(False)),
     TableFunction("pragma_index_xinfo", _INDEX_XINFO + ["arg", "schema"], 6, _index_info(True)),
+    TableFunction("pragma_function_list", FUNCTION_LIST_COLUMNS, 6, _function_list),
 )}
 
 

@@ -56,6 +56,11 @@ _JOIN_WORDS = {"natural": A.JT_NATURAL, "left": A.JT_LEFT | A.JT_OUTER, "outer":
                "right": A.JT_RIGHT | A.JT_OUTER, "full": A.JT_LEFT | A.JT_RIGHT | A.JT_OUTER,
                "inner": A.JT_INNER, "cross": A.JT_INNER | A.JT_CROSS}
 
+def _is_zero_token(e):
+    """The integer token 0 as written (00 and 0x0 too), not -0, 0.0 or FALSE."""
+    return e.__class__ is A.Literal and e.kind == A.LIT_VALUE and e.value.__class__ is int and e.value == 0
+
+
 def _height(node, skip=None):
     """SQLite's Expr height of ``node`` (leaves are 1), not descending into ``skip``;
     iterative, since the trees measured are the deep ones."""
@@ -746,7 +751,13 @@ class Parser(DdlMixin):
                 if prec < min_prec or (stop_at_and and t == TK_AND):
                     return left
                 self._advance()
-                left = A.Binary(op[1], left, self._expr(prec + 1))
+                right = self._expr(prec + 1)
+                if t == TK_AND and (_is_zero_token(left) or _is_zero_token(right)):
+                    # sqlite3ExprAnd: an integer token 0 (EP_IsFalse) makes the whole AND the
+                    # integer 0, so ``ORDER BY 0 AND x`` is a column number.
+                    left = A.Literal(0)
+                else:
+                    left = A.Binary(op[1], left, right)
             elif t in _EQ_LEVEL:
                 if _P_EQ < min_prec:
                     return left

@@ -87,52 +87,38 @@ class Node:
 
 
 class SortKeys:
-    """Known sort keys of index cells (bytes objects) while a balance moves them between pages.
+    """Known sort keys of index cells while a balance moves them between pages.
 
-    Keyed by the cell object's id; the object is kept alongside, so an id reused by a
-    new object after the old one died can never match.
+    Keyed by the cell's bytes: equal cells hold the same record, so the same key.
     """
 
-    __slots__ = ("_by_id",)
+    __slots__ = ("_by_cell",)
 
     def __init__(self):
-        self._by_id = {}
+        self._by_cell = {}
 
     def add(self, cell, skey):
         if skey is not None:
-            self._by_id[id(cell)] = (cell, skey)
+            self._by_cell[cell] = skey
 
     def add_page(self, cells, info):
         sk = info.skeys
         if sk.__class__ is list:
-            by_id = self._by_id
-            for c, k in zip(cells, sk):
-                if k is not None:
-                    by_id[id(c)] = (c, k)
+            self._by_cell.update(zip(cells, sk))
 
     def get(self, cell):
-        e = self._by_id.get(id(cell))
-        return e[1] if e is not None and e[0] is cell else None
+        return self._by_cell.get(cell)
 
     def copy(self, src, dst):
         """``dst`` is a new cell holding the same record as ``src``."""
-        e = self._by_id.get(id(src))
-        if e is not None and e[0] is src:
-            self._by_id[id(dst)] = (dst, e[1])
+        k = self._by_cell.get(src)
+        if k is not None:
+            self._by_cell[dst] = k
 
     def install(self, page, cells):
         """After ``page`` was rebuilt from ``cells``: give its fresh PageInfo the known keys."""
-        by_id = self._by_id
-        sk = []
-        found = False
-        for c in cells:
-            e = by_id.get(id(c))
-            if e is not None and e[0] is c:
-                sk.append(e[1])
-                found = True
-            else:
-                sk.append(None)
-        if found:
+        sk = list(map(self._by_cell.get, cells))
+        if sk.count(None) < len(sk):
             (page.aux or decode_page(page)).skeys = sk
 
 

@@ -20,7 +20,9 @@ from bisect import bisect_left, bisect_right
 
 from limbodb.errors import InternalError, corrupt
 from limbodb.io.completion import IO
-from limbodb.storage.balance import allocate, balance, free, load, node_of, overflow_chain, underfull
+from limbodb.storage.balance import (
+    SortKeys, allocate, balance, free, load, node_of, overflow_chain, underfull,
+)
 from limbodb.storage.btree_page import (
     capacity, cell_size, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
     parse_cell, varint_end,
@@ -735,14 +737,15 @@ class BTreeCursor:
             body = key
             # Values only stand for the record when they survive encoding unchanged,
             # which sort_key vouches for (it rejects NaN, odd text and other types).
-            if values is not None and len(values) == len(key) and False:
-                pass
-            if values is not None and sort_key(values) is not None:
+            kk = sort_key(values) if values is not None else None
+            if kk is not None:
                 skey = values
+                if not self._sk:
+                    kk = None
             else:
                 skey = decode_record(key)
-            if self._sk:
-                kk = sort_key(skey)
+                if self._sk:
+                    kk = sort_key(skey)
         else:
             body = payload
             skey = key
@@ -792,10 +795,10 @@ class BTreeCursor:
                 self._state = _VALID
                 self._ovfl = None
                 return None
-        self._mut = self._insert_gen(key, payload, skey, p, exact)
+        self._mut = self._insert_gen(key, payload, skey, p, exact, kk)
         return self._run_mut()
 
-    def _insert_gen(self, key, payload, skey, p, exact):
+    def _insert_gen(self, key, payload, skey, p, exact, kk):
         pager = self.pager
         usable = self._usable
         index = self._index
@@ -810,7 +813,8 @@ class BTreeCursor:
         cell = self._make_cell(key, payload, first_ovfl, local)
         if len(cell) < 4:
             cell += bytes(4 - len(cell))
-        node = node_of(pages[-1], usable)
+        skeys = SortKeys() if index else None
+        node = node_of(pages[-1], usable, skeys)
         to_free = []
         append = False
         if exact:
@@ -822,14 +826,18 @@ class BTreeCursor:
             if o:
                 to_free = yield from overflow_chain(pager, o)
             node.cells[p] = cell
+            if skeys is not None and not first_ovfl:
+                skeys.add(cell, kk)
         else:
             node.cells.insert(p, cell)
+            if skeys is not None and not first_ovfl:
+                skeys.add(cell, kk)
             append = (p == len(node.cells) - 1 and node.ptype == PAGE_TABLE_LEAF and len(pages) > 1
                       and idxs[-1] == (pages[-2].aux or decode_page(pages[-2])).ncells)
-        freed = yield from balance(self.pager, self._index, pages, idxs, {len(pages) - 1: node}, append)
+        freed = yield from balance(self.pager, self._index, pages, idxs, {len(pages) - 1: node}, append,
+                                   skeys)
         for pgno in to_free + freed:
             yield from free(pager, pgno)
-        kk = sort_key(skey) if self._sk else None
         while True:
             r = self._seek_leaf(skey, False, True, kk)
             if r.__class__ is not IO:
@@ -914,7 +922,8 @@ class BTreeCursor:
         pages = self._pages + [self._page]
         idxs = list(self._idxs)
         ci = self._ci
-        node = node_of(pages[-1], usable)
+        skeys = SortKeys() if index else None
+        node = node_of(pages[-1], usable, skeys)
         cell = node.cells[ci]
         o = parse_cell(cell, 0, node.ptype, usable)[3]
         to_free = (yield from overflow_chain(pager, o)) if o else []
@@ -934,16 +943,17 @@ class BTreeCursor:
                     break
                 idxs.append(info.ncells)
                 child = info.right
-            leaf = node_of(pages[-1], usable)
+            leaf = node_of(pages[-1], usable, skeys)
             if not leaf.cells:
                 raise corrupt(pgno=pages[-1].pgno)
             pred = leaf.cells.pop()
             node.cells[ci] = cell[:4] + pred
+            skeys.copy(pred, node.cells[ci])
             nodes[len(pages) - 1] = leaf
         else:
             del node.cells[ci]
             nodes[len(pages) - 1] = node
-        freed = yield from balance(self.pager, self._index, pages, idxs, nodes, False)
+        freed = yield from balance(self.pager, self._index, pages, idxs, nodes, False, skeys)
         for pgno in to_free + freed:
             yield from free(pager, pgno)
         self._saved = saved

@@ -22,11 +22,12 @@ from limbodb.parser.tokens import (
     TK_NULL, TK_ON, TK_ORDER, TK_PRIMARY, TK_REFERENCES, TK_RETURNING, TK_RP, TK_SELECT, TK_SET,
     TK_SEMI, TK_STRING, TK_TABLE, TK_UNIQUE, TK_UPDATE, TK_USING, TK_VALUES, TK_WHERE,
 )
-from limbodb.schema import HIDDEN_STORED, build_table
+from limbodb.schema import HIDDEN_STORED, HIDDEN_VIRTUAL, build_table
 from limbodb.translate import cdc
 from limbodb.translate.expr import Source
 from limbodb.translate.schema import _ddl_builder, _finish_ddl
-from limbodb.translate.without_rowid import pk_index
+from limbodb.translate.generated import stored_columns
+from limbodb.translate.without_rowid import pk_index, record_columns
 from limbodb.vdbe.insn import (
     OE_ABORT, OP_Column, OP_Delete, OP_Goto, OP_Halt, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_Ne,
     OP_Next, OP_OpenRead, OP_OpenWrite, OP_Rewind, OP_Rowid, OP_String8,
@@ -530,8 +531,6 @@ def _drop_column(stmt, conn, table):
         raise OperationalError(f'cannot drop UNIQUE column: "{col.name}"')
     if len(table.columns) == 1:
         raise OperationalError(f'cannot drop column "{col.name}": no other columns exist')
-    if any(c.generated is not None for c in table.columns):
-        raise OperationalError("DROP COLUMN is not supported on tables with generated columns")
     new_sql = _drop_column_sql(table.sql, i)
     lcol = col.name.lower()
     ltab = table.name.lower()
@@ -552,7 +551,9 @@ def _drop_column(stmt, conn, table):
     b, cur = _ddl_builder(conn)
     _rewrite_rows(b, cur, {ltab: (table.name, table.name, new_sql)},
                   cdc.schema_update_hook(cdc.capture(b, cdc.SCHEMA_TABLE), stmt.sql.rstrip(SPACES + ";")))
-    _rewrite_table_rows(b, table, i)
+    if col.hidden != HIDDEN_VIRTUAL:
+        # A VIRTUAL column has nothing in the records.
+        _rewrite_table_rows(b, table, i)
     return _finish_ddl(b, conn)
 
 
@@ -576,16 +577,13 @@ def _rewrite_table_rows(b, table, dropped):
     Next continues after it.
     """
     src = Source.for_table(table, table.name, 0)
-    ncols = len(table.columns)
     cur = b.alloc_cursor()
     if table.without_rowid:
-        pk = pk_index(table)
-        order = [ic.col for ic in pk.columns]
-        order += [c for c in range(ncols) if c not in order]
-        b.emit(OP_OpenWrite, cur, table.root, 0, pk.key_info())
+        order = record_columns(table)
+        b.emit(OP_OpenWrite, cur, table.root, 0, pk_index(table).key_info())
     else:
-        order = list(range(ncols))
-        b.emit(OP_OpenWrite, cur, table.root, 0, ncols)
+        order = stored_columns(table)
+        b.emit(OP_OpenWrite, cur, table.root, 0, len(order))
     keep = [(pos, c) for pos, c in enumerate(order) if c != dropped]
     first = b.alloc_reg(len(keep))
     rec = b.alloc_reg()

@@ -274,9 +274,11 @@ def ddl_elsewhere(stmt, conn, translate_fn):
     db = _ddl_target(stmt, conn)
     if db == 0:
         return None
-    if stmt.__class__ is ast.CreateTrigger:
-        # DML compiles main's triggers only, so one elsewhere would silently never fire.
-        raise OperationalError("triggers in temp or attached databases are not supported")
+    if stmt.__class__ is ast.CreateTrigger and db == TEMP:
+        found = lookup(conn, stmt.table)
+        if found is not None and found[2] != TEMP:
+            # DML looks for a table's triggers in its own database only.
+            raise OperationalError("temp triggers on tables outside the temp database are not supported")
     local = copy.copy(stmt)
     local.schema = None
     if hasattr(stmt, "temp"):

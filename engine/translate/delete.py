@@ -82,8 +82,7 @@ def translate_delete(stmt, conn):
     b = ProgramBuilder(conn)
     b.counts_changes = True
     b.write = True
-    # Triggers of temp and attached tables are not compiled in (main's triggers only).
-    fire = trigger.dml_triggers(conn, table.name, "DELETE") if not table.db else None
+    fire = trigger.dml_triggers(conn, table.name, "DELETE", db=table.db)
     if table.without_rowid:
         fkey.require_rowid(conn, table)
     if table.without_rowid and (stmt.where is not None or stmt.returning or fire is not None):
@@ -120,7 +119,7 @@ def translate_delete(stmt, conn):
         if fire is not None:
             fire.before_delete(b, w, old, rid, nxt)
         if returning is not None:
-            returning.row(old, rid)
+            returning.row(old, rid, new=False)
         b.resolve(gone)
     w.delete_current(rid, count=True)
     if fire is not None:

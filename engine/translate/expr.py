@@ -119,7 +119,7 @@ def _constant_default(e):
 class Scope:
     """The sources an expression can name, and the enclosing query's scope."""
 
-    __slots__ = ("sources", "parent", "overrides", "aliases", "agg_ok", "correlated")
+    __slots__ = ("sources", "parent", "overrides", "aliases", "agg_ok", "correlated", "captured")
 
     def __init__(self, sources, parent=None):
         self.sources = sources
@@ -130,6 +130,10 @@ class Scope:
         self.agg_ok = False
         # Set when an expression of this scope's query reads an outer query's source.
         self.correlated = False
+        # While an aggregate query emits a group: (id(source), column) -> the register
+        # holding the group's value, for subqueries that read this query's columns
+        # (SQLite makes them AggInfo columns); the cursor is past its last row then.
+        self.captured = None
 
     def resolve(self, col):
         """(scope, source, column index or -1 for the rowid) for a Column node.
@@ -373,10 +377,15 @@ def _column(b, scope, e, target):
         # SQLite's double-quoted-string quirk: "x" naming no column is the string 'x'.
         b.emit(OP_String8, 0, target, 0, e.name)
         return
-    _, src, i = r
+    owner, src, i = r
     if src is None:
         code_expr(b, scope, scope.aliases[i], target)
         return
+    if owner is not scope and owner.captured is not None:
+        reg = owner.captured.get((id(src), i))
+        if reg is not None:
+            b.emit(OP_Copy, reg, target)
+            return
     code_column(b, src, i, target)
 
 
@@ -444,7 +453,7 @@ def _binary(b, scope, e, target):
     opcode = _ARITH.get(op)
     if opcode is None:
         if op in ("->", "->>"):
-            _call(b, scope, "json_extract" if op == "->>" else "->", [e.left, e.right], target)
+            _call(b, scope, op, [e.left, e.right], target)
             return
         raise OperationalError(f"unsupported operator: {op}")
     ra = code_temp(b, scope, e.left)

@@ -24,14 +24,17 @@ from limbodb.parser import ast
 from limbodb.translate import cdc, fkey, generated, index_keys, trigger
 from limbodb.translate.attach import dml_is_view, dml_table
 from limbodb.translate.builder import ProgramBuilder
-from limbodb.translate.expr import Scope, Source, code_expr, code_if_false, code_if_true, walk
+from limbodb.translate.expr import (
+    AFF_NUMERIC, AFF_REAL, Scope, Source, code_expr, code_if_false, code_if_true, expr_affinity, walk,
+)
 from limbodb.translate.select import compile_select
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OE_ABORT, OE_FAIL, OE_IGNORE, OE_REPLACE, OE_ROLLBACK, OP_Affinity,
     OP_Column, OP_Copy, OP_Delete, OP_Eq, OP_Goto, OP_Halt, OP_IdxDelete, OP_IdxInsert, OP_IdxRowid,
     OP_Insert, OP_IsNull, OP_Integer, OP_MakeRecord, OP_MemMax, OP_MustBeInt, OP_Ne, OP_NewRowid,
     OP_Next, OP_NoConflict, OP_NotExists, OP_NotNull, OP_Null, OP_OpenEphemeral, OP_OpenWrite,
-    OP_ResultRow, OP_Rewind, OP_Rowid, OP_String8, OPFLAG_LASTROWID, OPFLAG_NCHANGE,
+    OP_RealAffinity, OP_ResultRow, OP_Rewind, OP_Rowid, OP_String8, OPFLAG_LASTROWID,
+    OPFLAG_NCHANGE,
 )
 
 _OE = {None: None, "ROLLBACK": OE_ROLLBACK, "ABORT": OE_ABORT, "FAIL": OE_FAIL, "IGNORE": OE_IGNORE,
@@ -372,14 +375,35 @@ class Returning:
         self.cursor = b.alloc_cursor()
         b.emit(OP_OpenEphemeral, self.cursor, len(self.cols))
 
-    def row(self, first, rowid):
-        """Compute the RETURNING values of the row in ``first..`` and buffer them."""
+    def row(self, first, rowid, new=True):
+        """Compute the RETURNING values of the row in ``first..`` and buffer them.
+
+        SQLite 3.40's RETURNING quirk is reproduced: lookupName() leaves iColumn at 0
+        for a RETURNING column reference, so every column (the rowid too) takes the
+        first column's affinity and collation, and an item gets OP_RealAffinity only
+        when that affinity is REAL. A ``new`` row (INSERT, UPDATE) holds a REAL
+        column's integral value as MEM_IntReal, which the buffered record stores as
+        an integer; an old row (DELETE) read it as a real.
+        """
         b = self.b
         n = len(self.cols)
-        scope = row_scope(self.w.source, [c.expr for c in self.cols], first, rowid)
+        src = self.w.source
+        nc = len(src.col_affs)
+        first_col = Source(src.name, src.cursor, src.col_names, [src.col_affs[0]] * nc,
+                           [src.col_colls[0]] * nc, src.table, src.rowid_alias, src.has_rowid)
+        scope = row_scope(first_col, [c.expr for c in self.cols], first, rowid)
         out = b.alloc_reg(n)
         for i, c in enumerate(self.cols):
             code_expr(b, scope, c.expr, out + i)
+            e = c.expr
+            while e.__class__ is ast.Collate:
+                e = e.expr
+            col = src.find(e.name) if e.__class__ is ast.Column and id(e) in scope.overrides else None
+            aff = src.col_affs[0] if id(e) in scope.overrides else expr_affinity(scope, c.expr)
+            if aff == AFF_REAL:
+                b.emit(OP_RealAffinity, out + i)
+            elif new and col is not None and src.col_affs[col] == AFF_REAL:
+                b.emit(OP_Affinity, out + i, 1, 0, chr(AFF_NUMERIC))
         rec = b.alloc_reg()
         rid = b.alloc_reg()
         b.emit(OP_MakeRecord, out, n, rec, None, MAKERECORD_UNPACKED)
@@ -451,7 +475,7 @@ def _upsert_handler(b, w, stmt, first, rowid, skip_row, returning):
                 sets[i] = item.expr
         b.emit(OP_NotExists, w.cursor, skip_row, conflict_rid)
         fire = trigger.dml_triggers(b.conn, table.name, "UPDATE",
-                                    {c.lower() for item in up.sets for c in item.columns})
+                                    {c.lower() for item in up.sets for c in item.columns}, db=table.db)
         new, new_rid = emit_row_update(b, w, conflict_rid, sets, None, up.where, skip_row,
                                        {"excluded": first}, fire=fire)
         if returning is not None:
@@ -523,7 +547,7 @@ def translate_insert(stmt, conn):
         raise OperationalError(f"table {table.name} may not be modified")
     wr = table.without_rowid
     # Triggers of temp and attached tables are not compiled in (main's triggers only).
-    fire = trigger.dml_triggers(conn, table.name, "INSERT", or_conflict=stmt.or_conflict) if not table.db else None
+    fire = trigger.dml_triggers(conn, table.name, "INSERT", or_conflict=stmt.or_conflict, db=table.db)
     ncols = len(table.columns)
     if stmt.columns is not None:
         targets = []

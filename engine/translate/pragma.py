@@ -5,15 +5,16 @@ index_xinfo, database_list) return rows computed from the schema the
 statement was prepared against (the Transaction's cookie check re-prepares
 it if that changes). Header pragmas read or write header fields
 (ReadCookie/SetCookie); settings (cache_size, synchronous, foreign_keys,
-journal_mode) run as context functions at step time, so preparing a PRAGMA
+journal_mode, busy_timeout, temp_store) run as context functions at step time, so preparing a PRAGMA
 changes nothing. integrity_check and wal_checkpoint run their storage
 operations through re-entrant opcodes. Unknown pragmas do nothing, as in
 SQLite. Mirrors sqlite src/pragma.c.
 """
 
-from limbodb.attach import database_list, db_of
+from limbodb.attach import MAX_ATTACHED, database_list, db_of
 from limbodb.errors import OperationalError
 from limbodb.functions import FuncDef
+from limbodb.functions.table_valued import FUNCTION_LIST_COLUMNS, function_list_rows, index_xinfo_rows
 from limbodb.mvcc import journal_mode, set_journal_mode
 from limbodb.storage.encryption import pragma_encryption
 from limbodb.translate import cdc, fkey
@@ -31,6 +32,9 @@ _COOKIES = {"user_version": BTREE_USER_VERSION, "schema_version": BTREE_SCHEMA_V
             "application_id": BTREE_APPLICATION_ID}
 _CHECKPOINT_MODES = {"PASSIVE": 0, "FULL": 1, "RESTART": 2, "TRUNCATE": 3}
 _SCHEMA_PRAGMAS = frozenset(("table_info", "table_xinfo", "index_list", "index_info", "index_xinfo"))
+# Per-connection pragmas: a schema qualifier ("PRAGMA temp.temp_store") is accepted and ignored.
+_CONNECTION_PRAGMAS = frozenset(("busy_timeout", "temp_store", "compile_options", "function_list", "encoding",
+                                 "recursive_triggers", "foreign_keys", "defer_foreign_keys", "cache_size"))
 
 
 def _rows(b, names, rows):
@@ -77,18 +81,7 @@ def _index_list(b, conn, arg):
 
 def _index_info(b, conn, arg, extended):
     idx = conn.schema.indexes.get(arg.lower()) if arg else None
-    rows = []
-    if idx is not None:
-        t = conn.schema.get_table(idx.table)
-        for k, ic in enumerate(idx.columns):
-            name = t.columns[ic.col].name if ic.col >= 0 else None
-            if extended:
-                rows.append((k, ic.col if ic.col >= 0 else -2, name, int(bool(ic.desc)), ic.collation.upper()
-                             if ic.collation.upper() in ("BINARY", "NOCASE", "RTRIM") else ic.collation, 1))
-            else:
-                rows.append((k, ic.col if ic.col >= 0 else -2, name))
-        if extended:
-            rows.append((len(idx.columns), -1, None, 0, "BINARY", 0))
+    rows = [] if idx is None else index_xinfo_rows(conn.schema.get_table(idx.table), idx, extended)
     names = ["seqno", "cid", "name"] + (["desc", "coll", "key"] if extended else [])
     _rows(b, names, rows)
 
@@ -143,6 +136,26 @@ def _set_wal_autocheckpoint(conn, n):
     conn.pager.set_wal_autocheckpoint(n)
     return n
 
+
+def _set_busy_timeout(conn, ms):
+    conn.busy_timeout = max(ms, 0)
+    return conn.busy_timeout
+
+
+def _temp_store_arg(value):
+    """getTempStore: 0/1/2 (DEFAULT/FILE/MEMORY) by digit or name; anything else is DEFAULT."""
+    text = str(value).strip()
+    if text[:1] in ("0", "1", "2"):
+        return int(text[0])
+    return {"file": 1, "memory": 2}.get(text.lower(), 0)
+
+
+# PRAGMA compile_options: the SQLITE_* build settings limbodb behaves as if built with.
+COMPILE_OPTIONS = (
+    "DEFAULT_CACHE_SIZE=-2000", "DEFAULT_PAGE_SIZE=4096", "DEFAULT_SYNCHRONOUS=2",
+    "DEFAULT_WAL_AUTOCHECKPOINT=1000", "ENABLE_MATH_FUNCTIONS", "MAX_ATTACHED=%d" % MAX_ATTACHED,
+    "OMIT_LOAD_EXTENSION", "SOUNDEX", "TEMP_STORE=1", "THREADSAFE=1",
+)
 
 def _set_cache_size(conn, n):
     conn.cache_size_pragma = n
@@ -212,6 +225,8 @@ def translate_pragma(stmt, conn):
     dbi = 0
     if stmt.schema is not None and stmt.schema.lower() != "main":
         dbi = schema_db(conn, stmt.schema)
+        if name in _CONNECTION_PRAGMAS:
+            dbi = 0
     if dbi or (name in _SCHEMA_PRAGMAS and has_aux(conn)):
         # A qualified pragma, or an unqualified schema pragma that may name a table elsewhere.
         return _translate_db_pragma(stmt, conn, b, name, value, arg, dbi)
@@ -277,6 +292,22 @@ def translate_pragma(stmt, conn):
             _one(b, name, _runtime(b, name, lambda c: getattr(c, "recursive_triggers_pragma", 0)))
         else:
             _runtime(b, name, lambda c, v: setattr(c, "recursive_triggers_pragma", v), _int_arg(value, name))
+    elif name == "busy_timeout":
+        # SQLite answers both forms with the timeout (ms) in force, in a column named "timeout".
+        if value is None:
+            r = _runtime(b, name, lambda c: c.busy_timeout)
+        else:
+            r = _runtime(b, name, _set_busy_timeout, _int_arg(value, name))
+        _one(b, "timeout", r)
+    elif name == "temp_store":
+        if value is None:
+            _one(b, name, _runtime(b, name, lambda c: getattr(c, "temp_store_pragma", 0)))
+        else:
+            _runtime(b, name, lambda c, v: setattr(c, "temp_store_pragma", v), _temp_store_arg(value))
+    elif name == "compile_options":
+        _rows(b, [name], [(o,) for o in COMPILE_OPTIONS])
+    elif name == "function_list":
+        _rows(b, FUNCTION_LIST_COLUMNS, function_list_rows(conn))
     elif name in ("cipher", "hexkey"):
         fn = _encryption_pragma(name)
         if value is None:
@@ -290,6 +321,10 @@ def translate_pragma(stmt, conn):
         else:
             r = _runtime(b, name, set_journal_mode, str(arg))
         _one(b, name, r)
+    elif name == "encoding" and value is not None:
+        # limbodb databases are UTF-8 only: setting the encoding is ignored, as SQLite ignores it once the
+        # database exists.
+        pass
     elif name == "encoding":
         r = b.alloc_reg()
         emit_constant(b, "UTF-8", r)

@@ -5,8 +5,8 @@
 insert or a register copy for subqueries). One core runs as nested loops
 over its FROM items (planner.py chooses each level's access path). GROUP BY
 sorts the rows (key, aggregate arguments, bare columns) and walks the groups;
-bare columns come from the group's first row, or from the row the last
-min()/max() took its value from, as in SQLite. ORDER BY and DISTINCT use a
+bare columns, and this query's columns its subqueries read, come from the
+group's first row, or from the row the last min()/max() took its value from. ORDER BY and DISTINCT use a
 sorter / ephemeral index unless the loops already give that order;
 ``SELECT count(*) FROM t`` is OP_Count and a lone min()/max() stops at the
 first row of an ordered walk. Compounds run each core into a shared pipeline
@@ -758,7 +758,7 @@ def _collect_aggregates(b, core, cols, order):
 class _AggSlot:
     """One accumulator; ``calls`` are the identical aggregate calls sharing it (SQLite's AggInfo)."""
 
-    __slots__ = ("call", "calls", "fd", "acc", "distinct", "coll")
+    __slots__ = ("call", "calls", "fd", "acc", "distinct", "coll", "ran", "hit")
 
     def __init__(self, call, fd, acc, distinct, coll=None):
         self.call = call
@@ -768,6 +768,10 @@ class _AggSlot:
         self.distinct = distinct
         # DISTINCT compares arguments with their collation (count(DISTINCT b) of a NOCASE b).
         self.coll = coll
+        # A DISTINCT min()/max() that bare columns follow: ``ran`` is 1 when the row's value
+        # was new (its AggStep ran), ``hit`` 1 when the last step kept the old extreme.
+        self.ran = None
+        self.hit = None
 
 
 def _agg_slots(b, aggs, scope):
@@ -822,9 +826,13 @@ def _agg_step(b, slots, arg_scope, arg_regs=None):
         if s.distinct is not None:
             skip = b.new_label()
             rec = b.alloc_reg()
+            if s.ran is not None:
+                b.emit(OP_Integer, 0, s.ran)
             b.emit(OP_Found, s.distinct, skip, first, 1)
             b.emit(OP_MakeRecord, first, 1, rec, None, MAKERECORD_UNPACKED)
             b.emit(OP_IdxInsert, s.distinct, rec)
+            if s.ran is not None:
+                b.emit(OP_Integer, 1, s.ran)
         b.emit(OP_AggStep, 0, first, s.acc, s.fd, len(args), s.call.name)
         if skip is not None:
             b.resolve(skip)
@@ -868,6 +876,46 @@ def _bare_columns(core, cols, order, scope, slots):
                 if r is not None and r[1] is None:
                     continue  # a result alias: its expression's own nodes are walked already
                 out.append(n)
+    return out
+
+
+def _outer_refs(core, cols, order, scope):
+    """Columns of this query that subqueries in the result, HAVING or ORDER BY read:
+    {(id(source), column): a node naming it}.
+
+    They are evaluated per group after the scan ended, so, like SQLite's AggInfo
+    columns, they are carried with the bare columns. A name the subquery resolves
+    to its own table is matched too when this query has it: one spare column.
+    """
+    exprs = [c.expr for c in cols]
+    if core.having is not None:
+        exprs.append(core.having)
+    if order:
+        exprs.extend(t[0] for t in order)
+    own = Scope(scope.sources)
+    out = {}
+    stack = [n.select for e in exprs for n in walk(e)
+             if n.__class__ in (ast.Subquery, ast.Exists, ast.In) and n.select is not None]
+    while stack:
+        n = stack.pop()
+        if n.__class__ is ast.Column:
+            try:
+                r = own.resolve(n)
+            except OperationalError:
+                r = None
+            if r is not None and r[1] is not None:
+                out.setdefault((id(r[1]), r[2]), n)
+            continue
+        for f in n._fields:
+            v = getattr(n, f, None)
+            if isinstance(v, ast.Node):
+                stack.append(v)
+            elif isinstance(v, (list, tuple)):
+                for x in v:
+                    if isinstance(x, ast.Node):
+                        stack.append(x)
+                    elif isinstance(x, tuple):
+                        stack.extend(y for y in x if isinstance(y, ast.Node))
     return out
 
 
@@ -931,27 +979,55 @@ def _minmax_slot(slots):
 
 def _bare_update(b, scope, slot, arg_reg, best, first_row, load_bare):
     """Load the bare columns as SQLite does: on a group's first row, or, with a min()/max(),
-    on each row that aggregate takes its value from (a NULL counts until a value is seen)."""
+    on each row that aggregate takes its value from (a NULL counts until a value is seen).
+
+    A DISTINCT min()/max() skips its step on a repeated value, and SQLite's regHit then
+    keeps the previous row's verdict: the bare columns load again if that row loaded them.
+    """
     later = b.new_label()
     load = b.new_label()
+    skip = later
     if slot is None:
         b.emit(OP_IfNot, first_row, later)
     else:
+        if slot.ran is not None:
+            skip = b.new_label()
+            fresh = b.new_label()
+            b.emit(OP_If, slot.ran, fresh)
+            b.emit(OP_If, slot.hit, later)
+            load_bare()
+            b.emit(OP_Goto, 0, later)
+            b.resolve(fresh)
         null_arg = b.new_label()
         b.emit(OP_IsNull, arg_reg, null_arg)
         b.emit(OP_IsNull, best, load)
         coll = expr_collation(scope, slot.call.args[0])
         worse = OP_Ge if slot.call.name.lower() == "max" else OP_Le
-        b.emit(worse, arg_reg, later, best, coll, 0)
+        b.emit(worse, arg_reg, skip, best, coll, 0)
         b.emit(OP_Goto, 0, load)
         b.resolve(null_arg)
-        b.emit(OP_NotNull, best, later)
+        b.emit(OP_NotNull, best, skip)
+        if slot.ran is not None:
+            b.emit(OP_Goto, 0, load)
+            b.resolve(skip)
+            b.emit(OP_Integer, 1, slot.hit)
+            b.emit(OP_Goto, 0, later)
     b.resolve(load)
     b.emit(OP_Integer, 0, first_row)
     if slot is not None:
         b.emit(OP_Copy, arg_reg, best)
+        if slot.ran is not None:
+            b.emit(OP_Integer, 0, slot.hit)
     load_bare()
     b.resolve(later)
+
+
+def _track_distinct_minmax(b, slot):
+    """Give a DISTINCT min()/max() that bare columns follow its ``ran``/``hit`` registers."""
+    if slot is not None and slot.distinct is not None:
+        slot.ran = b.alloc_reg()
+        slot.hit = b.alloc_reg()
+        b.emit(OP_Integer, 0, slot.hit)
 
 
 def _minmax_query(b, scope, aggs, sources):
@@ -980,6 +1056,8 @@ def _simple_aggregate(b, scope, plan, aggs, core, emit_result, pipe, cols, order
     slots = _agg_slots(b, aggs, scope)
     _agg_reset(b, slots)
     bare = _bare_columns(core, cols, order, scope, slots)
+    refs = _outer_refs(core, cols, order, scope)
+    bare.extend(refs.values())
     bare_regs = {id(n): b.alloc_reg() for n in bare}
     for rid in bare_regs.values():
         b.emit(OP_Null, 0, rid)
@@ -1005,7 +1083,9 @@ def _simple_aggregate(b, scope, plan, aggs, core, emit_result, pipe, cols, order
     b.resolve(found)
     _agg_final(b, slots, scope)
     scope.overrides.update(bare_regs)
+    scope.captured = {k: bare_regs[id(n)] for k, n in refs.items()}
     _output_group(b, scope, core, emit_result)
+    scope.captured = None
 
 
 def _output_group(b, scope, core, emit_result):
@@ -1046,6 +1126,8 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
     nk = len(keys)
     key_reads = _group_key_reads(core, cols, order, scope, keys)
     bare = [n for n in _bare_columns(core, cols, order, scope, slots) if id(n) not in key_reads]
+    refs = _outer_refs(core, cols, order, scope)
+    bare.extend(refs.values())
     arg_counts = [len(s.call.args or []) for s in slots]
     nargs = sum(arg_counts)
     width = nk + nargs + len(bare)
@@ -1133,11 +1215,13 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
     for node_id, (i, whole) in key_reads.items():
         if whole:
             scope.overrides[node_id] = prev_keys + i
+    scope.captured = {k: bare_regs[id(n)] for k, n in refs.items()}
     ret = b.new_label()
     scope.agg_ok = True
     if core.having is not None:
         code_if_false(b, scope, core.having, ret, True)
     emit_result(scope)
+    scope.captured = None
     b.resolve(ret)
     b.emit(OP_Return, out_sub)
     b.resolve(done)

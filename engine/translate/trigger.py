@@ -12,14 +12,19 @@ sub-programs end in OP_TriggerHalt instead of OP_Halt: they never commit,
 and RAISE(IGNORE) ends them with the firing row skipped.
 INSTEAD OF triggers make a view writable: its rows are selected into an
 ephemeral table, then each fires the triggers. Triggers fire newest first,
-as in SQLite. Mirrors sqlite src/trigger.c (sqlite3BeginTrigger,
+as in SQLite. A trigger lives in its table's database (main, temp or attached);
+an attached database's trigger body sees that database's objects only.
+Mirrors sqlite src/trigger.c (sqlite3BeginTrigger,
 sqlite3CodeRowTrigger) and the view paths of insert.c/update.c/delete.c.
 """
 
 import copy
+from contextlib import nullcontext
 
+from limbodb.attach import db_of
 from limbodb.errors import OperationalError, SQLITE_CONSTRAINT_TRIGGER
 from limbodb.parser import ast
+from limbodb.translate.attach import bound_db
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.vdbe.insn import (
     OE_ABORT, OE_FAIL, OE_ROLLBACK, OP_Affinity, OP_Column, OP_Copy, OP_Halt, OP_Insert, OP_Integer,
@@ -112,10 +117,12 @@ def code_raise(b, scope, e, target):
 class Firing:
     """The triggers of one table (or view) and event, split by time, and the code that fires them."""
 
-    __slots__ = ("ncols", "before", "after", "instead", "block", "or_conflict", "holders")
+    __slots__ = ("ncols", "before", "after", "instead", "block", "or_conflict", "holders", "db")
 
-    def __init__(self, triggers, ncols, or_conflict):
+    def __init__(self, triggers, ncols, or_conflict, db=0):
         self.ncols = ncols
+        # The database holding the triggers (and their table): their bodies' names resolve there.
+        self.db = db
         # The firing statement's OR clause: it replaces the body statements' own (SQLite's rule).
         self.or_conflict = or_conflict
         self.before = [t for t in triggers if t.time == "BEFORE"]
@@ -149,7 +156,8 @@ class Firing:
         for trigger in triggers:
             holder = self.holders.get(trigger.name)
             if holder is None:
-                holder = self.holders[trigger.name] = TriggerProgram(b.conn, trigger, n, self.or_conflict)
+                holder = self.holders[trigger.name] = TriggerProgram(b.conn, trigger, n, self.or_conflict,
+                                                                        self.db)
                 if not any(t is trigger for t in holder.ancestors):
                     # Compile now so a bad body fails the firing statement's prepare, as in SQLite;
                     # a trigger recursing into itself compiles each level when it gets there.
@@ -228,14 +236,16 @@ def _compiling(conn):
     return _COMPILING.get(id(conn), ())
 
 
-def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None):
-    """The Firing for ``event`` on a table or view, or None when no trigger applies.
+def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None, db=0):
+    """The Firing for ``event`` on a table or view of database ``db``, or None when no trigger applies.
 
     ``set_columns``: lowercased names an UPDATE assigns (for ``UPDATE OF``);
     ``or_conflict``: the firing statement's OR clause (None, "IGNORE", ...).
     Without recursive_triggers a trigger whose body is being translated is left out.
+    A table's triggers live in its own database's schema (temp triggers on other
+    databases' tables are refused by CREATE TRIGGER).
     """
-    s = conn.schema
+    s = db_of(conn, db).schema if db else conn.schema
     if not s.triggers:
         return None
     lname = table_name.lower()
@@ -259,16 +269,17 @@ def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None):
         ncols = len(_view_columns(conn, s.views[lname].name, result_columns))
     else:
         ncols = len(s.tables[lname].columns)
-    return Firing(found, ncols, or_conflict)
+    return Firing(found, ncols, or_conflict, db)
 
 
 class TriggerProgram:
     """One trigger's body, compiled on first firing: (WHEN program or None, statement programs)."""
 
-    __slots__ = ("trigger", "ncols", "or_conflict", "ancestors", "programs", "idle")
+    __slots__ = ("trigger", "ncols", "or_conflict", "ancestors", "programs", "idle", "db")
 
-    def __init__(self, conn, trigger, ncols, or_conflict=None):
+    def __init__(self, conn, trigger, ncols, or_conflict=None, db=0):
         self.trigger = trigger
+        self.db = db
         self.ncols = ncols
         self.or_conflict = or_conflict
         self.ancestors = _compiling(conn)
@@ -292,6 +303,10 @@ class TriggerProgram:
         key = id(conn)
         saved = _COMPILING.get(key)
         _COMPILING[key] = self.ancestors + (self.trigger,)
+        # An attached database's trigger sees only that database's objects (sqlite3FixSrcList);
+        # a temp one, like main's, uses the search order.
+        bound = bound_db(conn, self.db) if self.db else nullcontext()
+        bound.__enter__()
         try:
             names = self._columns(conn)
             when = None
@@ -307,6 +322,7 @@ class TriggerProgram:
                     st.or_conflict = self.or_conflict
                 body.append(self._finish(_translate_step(st, conn)))
         finally:
+            bound.__exit__(None, None, None)
             if saved is None:
                 del _COMPILING[key]
             else:
@@ -317,7 +333,7 @@ class TriggerProgram:
 
     def _columns(self, conn):
         """(lowercased column names, their collations, has a rowid) of the trigger's table or view."""
-        s = conn.schema
+        s = db_of(conn, self.db).schema if self.db else conn.schema
         lname = self.trigger.table.lower()
         if lname in s.views:
             from limbodb.translate.select import result_columns

@@ -31,10 +31,9 @@ def translate_update(stmt, conn):
         raise OperationalError(f"table {table.name} may not be modified")
     b = ProgramBuilder(conn)
     b.counts_changes = True
-    # Triggers of temp and attached tables are not compiled in (main's triggers only).
     fire = trigger.dml_triggers(conn, table.name, "UPDATE",
                                 {c.lower() for item in stmt.sets for c in item.columns},
-                                stmt.or_conflict) if not table.db else None
+                                stmt.or_conflict, db=table.db)
     if table.without_rowid:
         fkey.require_rowid(conn, table)
         sets = {}

@@ -48,7 +48,8 @@ def translate_update_from(stmt, conn):
     b = ProgramBuilder(conn)
     b.counts_changes = True
     fire = trigger.dml_triggers(conn, table.name, "UPDATE",
-                                {c.lower() for item in stmt.sets for c in item.columns}, stmt.or_conflict)
+                                {c.lower() for item in stmt.sets for c in item.columns}, stmt.or_conflict,
+                                db=table.db)
     if table.without_rowid:
         return _without_rowid(b, stmt, table, sets, from_items, fire)
     w = TableWriter(b, table, stmt.or_conflict)

@@ -381,7 +381,7 @@ def translate_delete(stmt, conn, b, table, fire=None, returning_columns=None):
         if fire is not None:
             fire.wr_before_delete(b, w, old, nxt)
         if returning is not None:
-            returning.row(old, None)
+            returning.row(old, None, new=False)
         w.delete_current(count=True)
         if fire is not None:
             fire.fire(b, fire.after, None, None, old, None, nxt)
@@ -485,7 +485,7 @@ class WrUpsert:
                     raise OperationalError(f'cannot UPDATE generated column "{table.columns[i].name}"')
                 sets[i] = item.expr
         fire = trigger.dml_triggers(b.conn, table.name, "UPDATE",
-                                    {c.lower() for item in up.sets for c in item.columns}) if not table.db else None
+                                    {c.lower() for item in up.sets for c in item.columns}, db=table.db)
         update_current_row(b, w, sets, up.where, self.skip_row, fire, self.returning, {"excluded": self.first})
         b.emit(OP_Goto, 0, self.skip_row)
         return True

@@ -14,7 +14,7 @@ from operator import ge, gt, le, lt
 from limbodb.errors import OperationalError, SQLITE_FULL, SQLITE_INTERRUPT
 from limbodb.io.completion import IO as IOM
 from limbodb.storage.btree import BTreeCursor
-from limbodb.storage.record import KeyInfo, compare_record, decode_record
+from limbodb.storage.record import KeyInfo, compare_record, decode_record, encode_record, real_storage_value
 from limbodb.vdbe import value as V
 from limbodb.vdbe.ephemeral import EphemeralCursor, ListRecord, SEEK_EQ, SEEK_GE, SEEK_GT, SEEK_LE, SEEK_LT
 from limbodb.vdbe.insn import OPFLAG_LASTROWID, OPFLAG_NCHANGE
@@ -656,6 +656,49 @@ def op_idxinsert(vm, insn, pc):
         r = vc.btc.insert(regs[p2], None)
         if r.__class__ is IOM:
             return _wait(vm, r, pc)
+        vc.rec = None
+        if count:
+            vm.changes += 1
+        return nxt
+    return run
+
+
+def idx_insert_run(vm, insns, pc):
+    """MakeRecord then IdxInsert of that record, fused (program.py).
+
+    The B-tree gets the record's values with its bytes, so it need not decode them.
+    If the insert waits, IdxInsert's own closure (pc + 1) resumes it.
+    """
+    from limbodb.vdbe.execute_data import _affinities
+    mk, ins = insns
+    first, end, rec, p1 = mk.p1, mk.p1 + mk.p2, mk.p3, ins.p1
+    affs = _affinities(mk.p4)
+    pairs = None if affs is None else list(zip(range(first, end), affs))
+    apply = V.apply_affinity
+    aff_real = V.AFF_REAL
+    cursors = vm.cursors
+    regs = vm.regs
+    conn = vm.conn
+    nxt = pc + 2
+    count = ins.p5 & OPFLAG_NCHANGE
+
+    def run():
+        if pairs is not None:
+            for r, a in pairs:
+                v = apply(regs[r], a)
+                regs[r] = real_storage_value(v) if a == aff_real else v
+        values = regs[first:end]
+        key = regs[rec] = encode_record(values)
+        vc = cursors[p1]
+        btc = vc.btc
+        if conn.mvcc_tx is not None:
+            conn.mvcc_tx.index_insert(btc, key)
+        if btc.__class__ is BTreeCursor:
+            r = btc.insert(key, None, values=values)
+        else:
+            r = btc.insert(key, None)
+        if r.__class__ is IOM:
+            return _wait(vm, r, pc + 1)
         vc.rec = None
         if count:
             vm.changes += 1

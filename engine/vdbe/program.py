@@ -75,7 +75,7 @@ def _prototype(insns):
 
 def _fused(insns, pc):
     """(factory, list of insns) for a run starting at ``pc`` worth one closure, or None."""
-    from limbodb.vdbe.insn import MAKERECORD_UNPACKED, OP_Column, OP_MakeRecord, OP_SorterInsert
+    from limbodb.vdbe.insn import MAKERECORD_UNPACKED, OP_Column, OP_IdxInsert, OP_MakeRecord, OP_SorterInsert
     insn = insns[pc]
     op = insn.opcode
     if op == OP_Column:
@@ -91,6 +91,11 @@ def _fused(insns, pc):
         if nxt.opcode == OP_SorterInsert and nxt.p2 == insn.p3:
             from limbodb.vdbe.execute_sort import sorter_insert_run
             return sorter_insert_run, insns[pc:pc + 2]
+    elif op == OP_MakeRecord and not insn.p5 & MAKERECORD_UNPACKED and pc + 1 < len(insns):
+        nxt = insns[pc + 1]
+        if nxt.opcode == OP_IdxInsert and nxt.p2 == insn.p3:
+            from limbodb.vdbe.execute_cursor import idx_insert_run
+            return idx_insert_run, insns[pc:pc + 2]
     return None
 
 

@@ -593,6 +593,12 @@ _CACHE_LIMIT = 512
 _NEVER = re.compile(r"(?!)")
 
 
+def c_text(s):
+    """``s`` up to its first NUL: the string C code sees through sqlite3_value_text()."""
+    i = s.find("\0")
+    return s if i < 0 else s[:i]
+
+
 def _like_regex(pattern, escape, case_sensitive):
     parts = []
     i = 0
@@ -628,17 +634,17 @@ def like(pattern, s, escape=None, case_sensitive=False):
     if pattern is None or s is None:
         return None
     if escape is not None:
-        escape = to_text(escape)
+        escape = c_text(to_text(escape))
         if len(escape) != 1:
             raise OperationalError("ESCAPE expression must be a single character")
-    pattern = to_text(pattern)
+    pattern = c_text(to_text(pattern))
     key = (pattern, escape, case_sensitive)
     rx = _LIKE_CACHE.get(key)
     if rx is None:
         if len(_LIKE_CACHE) >= _CACHE_LIMIT:
             _LIKE_CACHE.clear()
         rx = _LIKE_CACHE[key] = _like_regex(pattern, escape, case_sensitive)
-    return 1 if rx.fullmatch(to_text(s)) is not None else 0
+    return 1 if rx.fullmatch(c_text(to_text(s))) is not None else 0
 
 
 def _glob_set(pattern, i):
@@ -698,10 +704,10 @@ def glob(pattern, s):
     """SQLite's GLOB: ``s GLOB pattern`` -> 1, 0, or None; '*', '?', '[a-z]', '[^...]', case-sensitive."""
     if pattern is None or s is None:
         return None
-    pattern = to_text(pattern)
+    pattern = c_text(to_text(pattern))
     rx = _GLOB_CACHE.get(pattern)
     if rx is None:
         if len(_GLOB_CACHE) >= _CACHE_LIMIT:
             _GLOB_CACHE.clear()
         rx = _GLOB_CACHE[pattern] = _glob_regex(pattern)
-    return 1 if rx.fullmatch(to_text(s)) is not None else 0
+    return 1 if rx.fullmatch(c_text(to_text(s))) is not None else 0

@@ -57,7 +57,7 @@ paths = st.sampled_from(["$", "$.a", "$.b", '$."c d"', "$.é", "$[0]", "$[1]", "
                          "$.a[0]", "$.a.b", "$.a[1].x", "a", "$.", "$[", "$[x]", '$."a', "$[0].a", "$.x.y", None,
                          "$[0][0]", "$.a[#]"])
 sql_values = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.text(max_size=4),
-                       st.sampled_from(['[1,2]', '{"k":true}', b"\x01"]))
+                       st.sampled_from(['[1,2]', '{"k":true}', b"\xff"]))  # not JSONB (3.45+ embeds JSONB)
 
 
 @settings(max_examples=300, deadline=None)
