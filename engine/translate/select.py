@@ -1064,6 +1064,8 @@ def _simple_aggregate(b, scope, plan, aggs, core, emit_result, pipe, cols, order
     first_row = b.alloc_reg()
     b.emit(OP_Integer, 1, first_row)
     mm = _minmax_slot(slots)
+    if bare_regs:
+        _track_distinct_minmax(b, slots[mm] if mm is not None else None)
     best = b.alloc_reg()
     b.emit(OP_Null, 0, best)
 
@@ -1168,6 +1170,9 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
     done = b.new_label()
     b.emit(OP_Integer, 0, have_group)
     _agg_reset(b, slots)
+    mm = _minmax_slot(slots)
+    if bare:
+        _track_distinct_minmax(b, slots[mm] if mm is not None else None)
     b.emit(OP_SorterSort, sorter, done)
     top = b.addr
     b.emit(OP_SorterData, sorter, data, pseudo)
@@ -1200,7 +1205,6 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
         def load():
             for j, n in enumerate(bare):
                 b.emit(OP_Column, pseudo, nk + nargs + j, bare_regs[id(n)])
-        mm = _minmax_slot(slots)
         _bare_update(b, scope, slots[mm] if mm is not None else None,
                      arg_regs[mm] if mm is not None else None, best, first_row, load)
     b.emit(OP_SorterNext, sorter, top)
