@@ -81,8 +81,6 @@ EXCLUDED = {
     "tests/unit/translate/test_regressions_vs_sqlite.py::test_text_functions_stop_at_a_nul_character"
     "[soundex(CAST(x'610062' AS TEXT))]":
         "the oracle differs: Pyodide's SQLite is built without SQLITE_SOUNDEX (no such function: soundex)",
-    "tests/unit/translate/test_temp_vs_sqlite.py::test_temp_triggers_are_refused_rather_than_silently_ignored":
-        "NOT YET DIAGNOSED: fails in Pyodide, passes on CPython (a new test; see the report of issue #5)",
     "tests/compat/test_turso_cdc.py":
         "pyturso (the oracle here) is a native extension that Pyodide cannot load: every test is skipped",
     "tests/unit/functions/test_jsonb_vs_apsw.py":
