@@ -15,6 +15,10 @@ fi
 if ! .venv/bin/python -c 'import setuptools, sys; sys.exit(int(setuptools.__version__.split(".")[0]) < 77)' 2>/dev/null; then
   .venv/bin/python -m pip install -q 'setuptools>=77'
 fi
+# The shell needs only the Python side (scripts/run.sh passes --python).
+if [ "${1:-}" = "--python" ]; then
+  exit 0
+fi
 # The JavaScript package (Pyodide from the npm registry), where node is installed.
 if command -v node >/dev/null && command -v npm >/dev/null; then
   if [ ! -d npm/node_modules/pyodide ] || [ npm/package-lock.json -nt npm/node_modules/.package-lock.json ]; then
