@@ -473,7 +473,7 @@ def _compile_single(b, sel, core, parent, sink, ctes):
         return _count_star(b, sources[0][0], cols, sink)
     pipe = _Pipeline(b, sel, sink, n)
     order = _order_terms(sel.order_by, cols, scope) if sel.order_by else None
-    aggs = _collect_aggregates(b, core, cols, order)
+    aggs = _collect_aggregates(b, core, cols, order, scope)
     if core.group_by is None and not aggs and core.having is not None:
         raise OperationalError("a GROUP BY clause is required before HAVING")
     terms = _where_terms(core.where)
@@ -730,8 +730,12 @@ def _ordinal(n):
 
 # ------------------------------------------------------------------ aggregates
 
-def _collect_aggregates(b, core, cols, order):
-    """Aggregate calls in the result columns, HAVING and ORDER BY, in order of appearance."""
+def _collect_aggregates(b, core, cols, order, scope):
+    """Aggregate calls in the result columns, HAVING and ORDER BY, in order of appearance.
+
+    Includes the calls of subqueries there that read only this query's columns
+    (SQLite's NC_UAggInfo); a call an enclosing query already owns is read from its register.
+    """
     exprs = [c.expr for c in cols]
     if core.having is not None:
         exprs.append(core.having)
@@ -740,8 +744,17 @@ def _collect_aggregates(b, core, cols, order):
     aggs = []
     seen = set()
     for e in exprs:
-        for n in walk(e):
+        for n in [*walk(e), *_outer_aggregates(b, e, scope)]:
             if id(n) not in seen and is_aggregate_call(b.conn, n):
+                owner = _owner_register(scope, n)
+                if owner is not None:
+                    scope.overrides[id(n)] = owner
+                    for a in n.args:
+                        for c in walk(a):
+                            if c.__class__ is ast.Column:
+                                # Marks the subquery correlated: each group has its own value.
+                                scope.resolve(c)
+                    continue
                 seen.add(id(n))
                 for a in n.args or ():
                     for inner in walk(a):
@@ -752,7 +765,86 @@ def _collect_aggregates(b, core, cols, order):
         for n in walk(core.where):
             if is_aggregate_call(b.conn, n):
                 raise OperationalError(f"misuse of aggregate function {n.name}()")
+        for n in _outer_aggregates(b, core.where, scope, where=True):
+            raise OperationalError(f"misuse of aggregate: {n.name}()")
     return aggs
+
+
+def _owner_register(scope, call):
+    """The register an enclosing query finalized ``call`` into, or None."""
+    p = scope.parent
+    while p is not None:
+        reg = p.overrides.get(id(call))
+        if reg is not None:
+            return reg
+        p = p.parent
+    return None
+
+
+def _outer_aggregates(b, e, scope, where=False):
+    """Aggregate calls of subqueries in ``e`` whose arguments name only ``scope``'s columns.
+
+    Only simple subqueries over plain tables are examined: their column names are
+    known without compiling them. In a WHERE (``where``) SQLite drops an EXISTS
+    subquery's result columns before it looks at them, so those are left out there.
+    """
+    out = []
+    kinds = (ast.Subquery, ast.In) if where else (ast.Subquery, ast.Exists, ast.In)
+    for sub in walk(e):
+        if sub.__class__ not in kinds or sub.select is None or len(sub.select.cores) != 1:
+            continue
+        core = sub.select.cores[0]
+        if core.__class__ is not ast.SelectCore:
+            continue
+        inner = _plain_tables(b, core.from_)
+        if inner is None:
+            continue
+        exprs = [c.expr for c in core.columns if c.expr is not None]
+        if core.having is not None:
+            exprs.append(core.having)
+        for x in exprs:
+            for n in walk(x):
+                if is_aggregate_call(b.conn, n) and n.args and _reads_only(scope, n.args, inner):
+                    out.append(n)
+    return out
+
+
+def _plain_tables(b, from_):
+    """{name or alias (lowercased): Table} for a FROM of main-schema tables only, else None."""
+    out = {}
+    for item in _flatten(from_):
+        if item.__class__ is not ast.TableRef or item.schema is not None:
+            return None
+        t = b.schema.tables.get(item.name.lower())
+        if t is None:
+            return None
+        out[(item.alias or item.name).lower()] = t
+    return out
+
+
+def _reads_only(scope, args, inner):
+    """True when ``args`` read columns, all of them of ``scope``'s own sources, none of ``inner``."""
+    any_col = False
+    for a in args:
+        for n in walk(a):
+            if n.__class__ in (ast.Subquery, ast.Exists) or (n.__class__ is ast.In and n.select is not None):
+                return False
+            if n.__class__ is not ast.Column:
+                continue
+            if n.table is not None:
+                if n.table.lower() in inner:
+                    return False
+            elif n.name.lower() in ("rowid", "oid", "_rowid_") or \
+                    any(t.column_index(n.name) >= 0 for t in inner.values()):
+                return False
+            try:
+                r = scope.resolve(n)
+            except OperationalError:
+                return False
+            if r is None or r[0] is not scope or r[1] is None:
+                return False
+            any_col = True
+    return any_col
 
 
 class _AggSlot:
