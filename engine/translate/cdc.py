@@ -9,8 +9,10 @@ DDL (under ``sqlite_schema``) gets a row in the CDC table, written by code
 emitted beside OP_Insert/OP_Delete in the same transaction, so a failed
 statement or a rollback drops it. A statement run in autocommit mode ends
 with a COMMIT row (type 2); in an explicit transaction COMMIT writes it, when
-the transaction captured something. The CDC table's own changes, and those
-of trigger bodies, are not captured. Programs compiled under another mode
+the transaction captured something. The CDC table's own changes are not
+captured; those of trigger bodies are, each body statement ending, as in
+Turso, with its own COMMIT row in autocommit mode (the transaction id stays
+the firing statement's). Programs compiled under another mode
 are rebuilt: setting the mode bumps the schema generation. Mirrors Turso
 core/translate/emitter.rs (emit_cdc_insns) and core/translate/pragma.rs.
 """
@@ -23,8 +25,8 @@ from limbodb.vdbe.execute_control import BTREE_SCHEMA_VERSION
 from limbodb.vdbe.execute_cursor import OPFLAG_P2ISREG
 from limbodb.vdbe.insn import (
     OP_Column, OP_Copy, OP_CreateBtree, OP_Function, OP_Goto, OP_IdxInsert, OP_IfNot, OP_Insert, OP_Integer,
-    OP_IsNull, OP_MakeRecord, OP_MemMax, OP_Ne, OP_NewRowid, OP_NoConflict, OP_Null, OP_OpenWrite,
-    OP_ParseSchema, OP_ResultRow, OP_Rowid, OP_SetCookie, OP_String8,
+    OP_IsNull, OP_MakeRecord, OP_MemMax, OP_Ne, OP_NewRowid, OP_Next, OP_NoConflict, OP_Null, OP_OpenWrite,
+    OP_ParseSchema, OP_Program, OP_ResultRow, OP_Rewind, OP_Rowid, OP_SetCookie, OP_String8,
 )
 
 PRAGMA_NAMES = ("capture_data_changes_conn", "unstable_capture_data_changes_conn")
@@ -71,10 +73,7 @@ VERSION_TABLE_SQL = f"CREATE TABLE {VERSION_TABLE} (table_name TEXT PRIMARY KEY,
 def captures(conn, table_name):
     """True when changes to ``table_name`` compiled now would be captured."""
     cfg = getattr(conn, "cdc", None)
-    if cfg is None or table_name.lower() == cfg.table.lower():
-        return False
-    from limbodb.translate.trigger import _compiling
-    return not _compiling(conn)
+    return cfg is not None and table_name.lower() != cfg.table.lower()
 
 
 def capture(b, table_name):
@@ -194,7 +193,26 @@ class CdcWriter:
             b.emit(OP_IfNot, r, skip)
             self.row(b, CHANGE_COMMIT)
             b.resolve(skip)
+        if any(insn.opcode == OP_Program for insn in b.insns):
+            self._resync(b)
         self.autoinc.save()
+
+    def _resync(self, b):
+        """Raise the counter to what trigger bodies saved meanwhile, so saving it cannot lower it."""
+        a = self.autoinc
+        got = b.alloc_reg()
+        done = b.new_label()
+        b.emit(OP_Rewind, a.cursor, done)
+        top = b.addr
+        nxt = b.new_label()
+        b.emit(OP_Column, a.cursor, 0, got)
+        b.emit(OP_Ne, a.name, nxt, got)
+        b.emit(OP_Column, a.cursor, 1, got)
+        b.emit(OP_MemMax, a.seq, got)
+        b.emit(OP_Rowid, a.cursor, a.row)
+        b.resolve(nxt)
+        b.emit(OP_Next, a.cursor, top)
+        b.resolve(done)
 
 
 def emit_commit(b):

@@ -618,13 +618,14 @@ def translate_insert(stmt, conn):
         w.check(first, rowid, skip, upsert=_upsert_handler(b, w, stmt, first, rowid, skip, returning))
         w.insert_indexes(first, rowid)
         w.write(first, rowid, flags)
-        if w.cdc is not None:
-            w.cdc.insert(b, table.name, rowid, first, ncols)
         fkey.emit_row(b, fk, fkey.FK_INSERT, 0, first, rowid)
         if returning is not None:
             returning.row(first, rowid)
         if fire is not None:
             fire.fire(b, fire.after, first, rowid, None, None, skip)
+        # Turso logs an INSERT after its AFTER triggers' changes.
+        if w.cdc is not None:
+            w.cdc.insert(b, table.name, rowid, first, ncols)
         b.resolve(skip)
 
     def finish():
