@@ -147,11 +147,14 @@ class View:
 class Trigger:
     """A trigger: ``time`` BEFORE/AFTER/INSTEAD OF, ``event`` INSERT/UPDATE/DELETE, the body (AST)."""
 
-    __slots__ = ("name", "table", "time", "event", "columns", "for_each_row", "when", "body", "sql")
+    __slots__ = ("name", "table", "time", "event", "columns", "for_each_row", "when", "body", "sql",
+                 "table_schema")
 
     def __init__(self, stmt):
         self.name = stmt.name
         self.table = stmt.table
+        # The ON table's schema name as written (a temp trigger may watch main's tables).
+        self.table_schema = stmt.table_schema
         self.time = stmt.time or "BEFORE"
         self.event = stmt.event
         self.columns = stmt.columns

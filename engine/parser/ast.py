@@ -467,9 +467,9 @@ class CreateView(Stmt):
 class CreateTrigger(Stmt):
     """time: "BEFORE", "AFTER", "INSTEAD OF" or None (SQLite's default: BEFORE);
     event: "INSERT", "DELETE", "UPDATE"; columns: UPDATE OF names or None;
-    body: list of Insert/Update/Delete/Select."""
+    body: list of Insert/Update/Delete/Select; table_schema: the ON table's schema name or None."""
     __slots__ = ("sql", "temp", "if_not_exists", "schema", "name", "time", "event", "columns",
-                 "table", "for_each_row", "when", "body")
+                 "table", "for_each_row", "when", "body", "table_schema")
 
 
 class Drop(Stmt):

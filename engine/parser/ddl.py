@@ -421,8 +421,8 @@ class DdlMixin:
                 break
         end = self._advance()[3]
         sql = "CREATE TRIGGER " + self.sql[name_tok[2]:end]
-        return A.CreateTrigger(sql, temp, ine, schema if schema is not None else table_schema, name,
-                               time, event, columns, table, for_each_row, when, body)
+        return A.CreateTrigger(sql, temp, ine, schema, name,
+                               time, event, columns, table, for_each_row, when, body, table_schema)
 
     def _trigger_cmd(self):
         tok = self.tok

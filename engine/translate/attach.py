@@ -11,6 +11,7 @@ Mirrors sqlite src/attach.c and sqlite3FindTable of src/build.c.
 """
 
 import copy
+import functools
 
 from limbodb.attach import TEMP, attach, db_index, db_of, detach
 from limbodb.errors import OperationalError
@@ -272,15 +273,24 @@ def ddl_elsewhere(stmt, conn, translate_fn):
     DROP naming an unknown database compiles to a no-op when IF EXISTS is given, else fails
     with "no such <kind>: schema.name" as sqlite3 does."""
     db = _ddl_target(stmt, conn)
+    if stmt.__class__ is ast.CreateTrigger and stmt.table_schema is not None and db != TEMP \
+            and db_index(conn, stmt.table_schema) != db:
+        # sqlite3FixSrcList: only a temp trigger may watch a table of another database.
+        raise OperationalError(f"trigger {stmt.name} cannot reference objects in database {stmt.table_schema}")
     if db == 0:
         return None
     if stmt.__class__ is ast.CreateTrigger and db == TEMP:
-        found = lookup(conn, stmt.table)
-        if found is not None and found[2] != TEMP:
-            # DML looks for a table's triggers in its own database only.
-            raise OperationalError("temp triggers on tables outside the temp database are not supported")
+        found = lookup(conn, stmt.table, stmt.table_schema)
+        if found is not None and found[2] > TEMP:
+            # DML on an attached table looks for triggers in that database and main's only.
+            raise OperationalError("temp triggers on tables of attached databases are not supported")
+        if found is not None and found[2] == 0:
+            # A temp trigger on a main table: stored in temp, fired by DML on main (dml_triggers).
+            translate_fn = functools.partial(translate_fn, outside=found)
     local = copy.copy(stmt)
     local.schema = None
+    if stmt.__class__ is ast.CreateTrigger:
+        local.table_schema = None
     if hasattr(stmt, "temp"):
         local.temp = False
     name = stmt.table if stmt.__class__ is ast.AlterTable else stmt.name

@@ -12,8 +12,9 @@ sub-programs end in OP_TriggerHalt instead of OP_Halt: they never commit,
 and RAISE(IGNORE) ends them with the firing row skipped.
 INSTEAD OF triggers make a view writable: its rows are selected into an
 ephemeral table, then each fires the triggers. Triggers fire newest first,
-as in SQLite. A trigger lives in its table's database (main, temp or attached);
-an attached database's trigger body sees that database's objects only.
+as in SQLite. A trigger lives in its table's database (main, temp or attached),
+or in temp for a temp trigger on a main table; an attached database's trigger
+body sees that database's objects only. RETURNING on a view returns the rows.
 Mirrors sqlite src/trigger.c (sqlite3BeginTrigger,
 sqlite3CodeRowTrigger) and the view paths of insert.c/update.c/delete.c.
 """
@@ -21,7 +22,7 @@ sqlite3CodeRowTrigger) and the view paths of insert.c/update.c/delete.c.
 import copy
 from contextlib import nullcontext
 
-from limbodb.attach import db_of
+from limbodb.attach import TEMP, db_index, db_of
 from limbodb.errors import OperationalError, SQLITE_CONSTRAINT_TRIGGER
 from limbodb.parser import ast
 from limbodb.translate.attach import bound_db
@@ -29,7 +30,7 @@ from limbodb.translate.builder import ProgramBuilder
 from limbodb.vdbe.insn import (
     OE_ABORT, OE_FAIL, OE_ROLLBACK, OP_Affinity, OP_Column, OP_Copy, OP_Halt, OP_Insert, OP_Integer,
     OP_IsNull, OP_MakeRecord, OP_NewRowid, OP_Next, OP_Noop, OP_NotExists, OP_Null, OP_OpenEphemeral,
-    OP_Program, OP_Rewind, OP_Rowid, OP_Transaction, OP_TriggerHalt,
+    OP_Program, OP_Rewind, OP_Rowid, OP_Transaction, OP_TriggerHalt, Insn,
 )
 
 # SQLite's SQLITE_MAX_TRIGGER_DEPTH.
@@ -44,10 +45,12 @@ _COMPILING = {}
 
 # ---------------------------------------------------------------- CREATE / DROP
 
-def translate_create_trigger(stmt, conn):
+def translate_create_trigger(stmt, conn, outside=None):
+    """``outside``: for a temp trigger on a main table, lookup()'s (kind, object, db) of that table;
+    ``conn`` is then temp's connection, where the trigger is stored."""
     from limbodb.translate.schema import _ddl_builder, _finish_ddl, _noop, _schema_row
     from limbodb.translate.attach import ddl_elsewhere
-    prog = ddl_elsewhere(stmt, conn, translate_create_trigger)
+    prog = ddl_elsewhere(stmt, conn, translate_create_trigger) if outside is None else None
     if prog is not None:
         return prog
     if stmt.temp:
@@ -60,8 +63,8 @@ def translate_create_trigger(stmt, conn):
     target = stmt.table.lower()
     if target in ("sqlite_schema", "sqlite_master") or (target.startswith("sqlite_") and target in s.tables):
         raise OperationalError("cannot create trigger on system table")
-    is_view = target in s.views
-    if not is_view and target not in s.tables:
+    is_view = target in s.views if outside is None else outside[0] == "view"
+    if outside is None and not is_view and target not in s.tables:
         raise OperationalError(f"no such table: main.{stmt.table}")
     if lname.startswith("sqlite_"):
         raise OperationalError(f"object name reserved for internal use: {name}")
@@ -78,7 +81,10 @@ def translate_create_trigger(stmt, conn):
         if body.__class__ in (ast.Insert, ast.Update, ast.Delete) and body.table.schema is not None:
             raise OperationalError("qualified table names are not allowed on INSERT, UPDATE, and DELETE "
                                    "statements within triggers")
-    owner = s.views[target].name if is_view else s.tables[target].name
+    if outside is not None:
+        owner = outside[1].name
+    else:
+        owner = s.views[target].name if is_view else s.tables[target].name
     b, cur = _ddl_builder(conn)
     _schema_row(b, cur, "trigger", name, owner, None, stmt.sql)
     return _finish_ddl(b, conn)
@@ -162,6 +168,10 @@ class Firing:
                     # Compile now so a bad body fails the firing statement's prepare, as in SQLite;
                     # a trigger recursing into itself compiles each level when it gets there.
                     holder.compile(b.conn)
+                if holder.writes_temp and not any(
+                        i.opcode == OP_Transaction and i.p1 == TEMP for i in b.prologue):
+                    # The sub-programs' own OP_Transaction are dropped; the firing one opens temp.
+                    b.prologue.append(Insn(OP_Transaction, TEMP, 1, db_of(b.conn, TEMP).schema.cookie))
             b.emit(OP_Program, block, skip, 0, holder, 0, trigger.name)
 
     def before_insert(self, b, table, first, rid_src, skip):
@@ -242,17 +252,19 @@ def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None, db
     ``set_columns``: lowercased names an UPDATE assigns (for ``UPDATE OF``);
     ``or_conflict``: the firing statement's OR clause (None, "IGNORE", ...).
     Without recursive_triggers a trigger whose body is being translated is left out.
-    A table's triggers live in its own database's schema (temp triggers on other
-    databases' tables are refused by CREATE TRIGGER).
+    A table's triggers live in its own database's schema; a main table's may also be in
+    temp's (temp triggers on attached databases' tables are refused by CREATE TRIGGER).
     """
     s = db_of(conn, db).schema if db else conn.schema
-    if not s.triggers:
-        return None
     lname = table_name.lower()
+    temp = _temp_triggers_on_main(conn, lname) if db == 0 else []
+    if not s.triggers and not temp:
+        return None
     active = _compiling(conn)
     recursive = getattr(conn, "recursive_triggers_pragma", 0)
     found = []
-    for trigger in s.triggers.values():
+    # sqlite3TriggerList puts temp triggers on a main table ahead of the table's own.
+    for trigger in list(s.triggers.values()) + temp:
         if trigger.table.lower() != lname or trigger.event != event:
             continue
         if trigger.columns and set_columns is not None and \
@@ -272,10 +284,22 @@ def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None, db
     return Firing(found, ncols, or_conflict, db)
 
 
+def _temp_triggers_on_main(conn, lname):
+    """Temp triggers on main's table or view ``lname``, oldest first."""
+    dbs = getattr(conn, "dbs", None)
+    inner = dbs[TEMP] if dbs is not None and len(dbs) > TEMP else None
+    if inner is None or conn.bound_db is not None or not inner.schema.triggers:
+        return []
+    ts = inner.schema
+    return [t for t in ts.triggers.values() if t.table.lower() == lname and (
+        db_index(conn, t.table_schema) == 0 if t.table_schema is not None
+        else lname not in ts.tables and lname not in ts.views)]
+
+
 class TriggerProgram:
     """One trigger's body, compiled on first firing: (WHEN program or None, statement programs)."""
 
-    __slots__ = ("trigger", "ncols", "or_conflict", "ancestors", "programs", "idle", "db")
+    __slots__ = ("trigger", "ncols", "or_conflict", "ancestors", "programs", "idle", "db", "writes_temp")
 
     def __init__(self, conn, trigger, ncols, or_conflict=None, db=0):
         self.trigger = trigger
@@ -284,6 +308,8 @@ class TriggerProgram:
         self.or_conflict = or_conflict
         self.ancestors = _compiling(conn)
         self.programs = None
+        # A body statement writes the temp database (only a firing outside temp must open it).
+        self.writes_temp = False
         # Finished sub-VMs by Program, reset for the next firing (vdbe/execute_trigger.py).
         self.idle = {}
 
@@ -349,6 +375,8 @@ class TriggerProgram:
             if insn.opcode == OP_Halt and insn.p1 == 0:
                 insn.opcode = OP_TriggerHalt
             elif insn.opcode == OP_Transaction:
+                if insn.p1 == TEMP and insn.p2:
+                    self.writes_temp = True
                 insn.opcode = OP_Noop
                 insn.p1 = insn.p2 = insn.p3 = 0
         program.param_count = 2 * self.ncols + 2
@@ -440,16 +468,17 @@ def translate_view_dml(stmt, conn):
     if cls is ast.Update:
         set_columns = {c.lower() for item in stmt.sets for c in item.columns}
     firing = dml_triggers(conn, view.name, event, set_columns)
-    if firing is None or not firing.instead:
+    instead = firing.instead if firing is not None else []
+    # SQLite 3.40 counts RETURNING as a trigger: with no INSTEAD OF one it only returns the rows.
+    if not instead and not getattr(stmt, "returning", None):
         raise OperationalError(f"cannot modify {view.name} because it is a view")
-    if getattr(stmt, "returning", None):
-        raise OperationalError("cannot use RETURNING on a view")
     b = ProgramBuilder(conn)
     b.counts_changes = True
     b.write = True
     from limbodb.translate.select import result_columns
     names = [c.lower() for c in _view_columns(conn, view.name, result_columns)]
     n = len(names)
+    returning = _view_returning(b, conn, view, stmt.returning) if getattr(stmt, "returning", None) else None
     if cls is ast.Insert:
         sel, layout = _insert_source(stmt, view, names)
     elif cls is ast.Update:
@@ -496,19 +525,91 @@ def translate_view_dml(stmt, conn):
             else:
                 b.emit(OP_Column, tmp, k, row + i)
         b.emit(OP_Integer, -1, rid)
-        firing.fire(b, firing.instead, row, rid, None, None, nxt)
+        if instead:
+            firing.fire(b, instead, row, rid, None, None, nxt)
+        if returning is not None:
+            returning.row(row, rid)
     else:
         for i in range(len(cols)):
             b.emit(OP_Column, tmp, i, row + i)
         b.emit(OP_Rowid, tmp, rid)
         if cls is ast.Update:
-            firing.fire(b, firing.instead, row + n, rid, row, rid, nxt)
+            if instead:
+                firing.fire(b, instead, row + n, rid, row, rid, nxt)
+            if returning is not None:
+                returning.row(_update_new_row(b, instead, names, set_columns, row + n), rid)
         else:
-            firing.fire(b, firing.instead, None, None, row, rid, nxt)
+            if instead:
+                firing.fire(b, instead, None, None, row, rid, nxt)
+            if returning is not None:
+                returning.row(row, rid, new=False)
     b.resolve(nxt)
     b.emit(OP_Next, tmp, top)
     b.resolve(done)
+    if returning is not None:
+        returning.finish()
     return b.finish(readonly=False)
+
+
+def _nodes(x):
+    """Every AST node under ``x``, subqueries included."""
+    if isinstance(x, ast.Node):
+        yield x
+        for f in x._fields:
+            v = getattr(x, f, None)
+            if v is not None:
+                yield from _nodes(v)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            yield from _nodes(v)
+
+
+class _ViewWrite:
+    """What Returning reads of a table writer, for a view: its columns as a Table and a Source."""
+    __slots__ = ("table", "source")
+
+    def __init__(self, table, source):
+        self.table = table
+        self.source = source
+
+
+def _view_returning(b, conn, view, columns):
+    """RETURNING on a view: SQLite codes it as one more trigger, fired after the INSTEAD OF ones.
+
+    A view column has its SELECT expression's affinity (a column reference keeps its table's)."""
+    from limbodb.schema import Column, Table
+    from limbodb.translate.expr import AFF_BLOB, AFF_NONE, Source
+    from limbodb.translate.insert import Returning
+    from limbodb.translate.select import result_columns
+    sel = _select_from(ast.TableRef(name=view.name), [ast.Star(table=None)], None)
+    names = [c.name for c in result_columns(ProgramBuilder(conn), sel, None)]
+    affs = [c.affinity if c.affinity > AFF_NONE else AFF_BLOB
+            for c in result_columns(ProgramBuilder(conn), view.select, None)]
+    table = Table(view.name, None, [Column(name) for name in names])
+    source = Source(view.name, None, names, affs, [None] * len(names), table)
+    return Returning(b, _ViewWrite(table, source), columns)
+
+
+def _update_new_row(b, triggers, names, set_columns, new):
+    """The NEW row RETURNING sees after UPDATE of a view: like sqlite3Update, a column neither
+    assigned nor read as NEW.x by a trigger is never loaded, so it is NULL (when there is one)."""
+    if not triggers:
+        return new
+    used = set(set_columns)
+    for t in triggers:
+        for part in [t.when] + list(t.body):
+            if part is None:
+                continue
+            for node in _nodes(part):
+                if node.__class__ is ast.Column and (node.table or "").lower() == "new":
+                    used.add(node.name.lower())
+    out = b.alloc_reg(len(names))
+    for i, name in enumerate(names):
+        if name in used:
+            b.emit(OP_Copy, new + i, out + i)
+        else:
+            b.emit(OP_Null, 0, out + i)
+    return out
 
 
 def _insert_source(stmt, view, names):

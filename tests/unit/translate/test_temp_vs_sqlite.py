@@ -156,20 +156,17 @@ def test_each_connection_has_its_own_temp_database(tmp_path):
     b.close()
 
 
-def test_temp_trigger_on_a_main_table_is_refused_rather_than_silently_ignored(tmp_path):
+def test_temp_trigger_on_a_main_table_fires(tmp_path):
     conn = limbodb.connect(":memory:", isolation_level=None)
     conn.execute("CREATE TABLE t1(a)")
     conn.execute("CREATE TEMP TABLE t2(a)")
-    try:
-        conn.execute("CREATE TEMP TRIGGER tr AFTER INSERT ON t1 BEGIN SELECT 1; END")
-    except limbodb.OperationalError as e:
-        assert str(e) == "temp triggers on tables outside the temp database are not supported"
-    else:
-        raise AssertionError("temp trigger on main.t1 accepted")
+    # Issue #8: stored in temp, fired by DML on main.t1.
+    conn.execute("CREATE TEMP TRIGGER tm AFTER INSERT ON t1 BEGIN INSERT INTO t2 VALUES (new.a * 10); END")
     # A trigger on a temp table is a temp trigger, and fires.
     conn.execute("CREATE TRIGGER tr AFTER INSERT ON t2 BEGIN INSERT INTO t1 VALUES (new.a + 1); END")
     conn.execute("INSERT INTO t2 VALUES (1)")
     assert conn.execute("SELECT a FROM t1").fetchall() == [(2,)]
+    assert conn.execute("SELECT a FROM t2").fetchall() == [(1,), (20,)]
     conn.close()
 
 
