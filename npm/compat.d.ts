@@ -40,6 +40,7 @@ export interface TransactionFunction<F extends (...args: any[]) => any> {
 }
 
 export default class Database {
+  /** path: a file, ":memory:", or a "file:" URI as connect() takes (index.d.ts). */
   constructor(path?: string, options?: Options);
   readonly name: string;
   readonly readonly: boolean;
@@ -59,6 +60,8 @@ export default class Database {
   function(name: string, options: FunctionOptions, fn: (...args: any[]) => any): this;
   aggregate<T>(name: string, options: AggregateOptions<T>): this;
   defaultSafeIntegers(toggle?: boolean): this;
+  /** The database file's bytes after a full checkpoint, a Buffer (see index.d.ts). */
+  serialize(): Uint8Array;
   /** The WAL frame API, synchronously: see index.d.ts. */
   walFrameCount(): number;
   walGetFrame(n: number): Uint8Array;

@@ -7,7 +7,8 @@ export interface Options {
   fileMustExist?: boolean;
   /** Return integers as BigInt from every statement of this database. */
   defaultSafeIntegers?: boolean;
-  /** Open (or create) a database encrypted at rest, in Turso's on-disk format. */
+  /** Open (or create) a database encrypted at rest, in Turso's on-disk format
+   * (the path may say it instead: "file:NAME?cipher=...&hexkey=..."; this option wins). */
   encryption?: EncryptionOptions;
   /** Browser only: where Pyodide's pyodide.mjs is served (default: the npm "pyodide" package beside this one). */
   pyodideURL?: string;
@@ -128,6 +129,10 @@ export declare class Database {
   /** Register a JavaScript aggregate: step returns the next accumulator (undefined keeps it). */
   aggregate<T>(name: string, options: AggregateOptions<T>): this;
   defaultSafeIntegers(toggle?: boolean): this;
+  /** The database file's bytes after a full checkpoint (better-sqlite3's serialize()): an ordinary
+   * SQLite file (encrypted as on disk for an encrypted database), a Buffer in Node. Rejects with
+   * SQLITE_BUSY while another connection's read transaction keeps the checkpoint from finishing. */
+  serialize(): Promise<Uint8Array>;
   /** WAL frame API (replication): committed frames in this database's WAL. */
   walFrameCount(): Promise<number>;
   /** Frame n (from 1) as stored: its 24-byte header followed by its page. */
@@ -144,5 +149,7 @@ export declare class Database {
   close(): Promise<void>;
 }
 
-/** Open a database file (a host file in Node, an OPFS file in a browser) or ":memory:". */
+/** Open a database file (a host file in Node, an OPFS file in a browser) or ":memory:".
+ * A "file:" URI is read as SQLite reads it: "file:NAME?cipher=aegis256&hexkey=..." opens an
+ * encrypted database, mode=ro is readonly, mode=rw fileMustExist, mode=memory ":memory:". */
 export declare function connect(path: string, options?: Options): Promise<Database>;

@@ -192,6 +192,28 @@ class Bridge:
         # Pyodide hands bytes to JS as a proxy unless converted: convert them to Uint8Array.
         return self.convert(value) if value.__class__ is bytes else value
 
+    @_reported
+    def serialize(self, cid):
+        """The database file's bytes after a full checkpoint (JS ``db.serialize()``).
+
+        A TRUNCATE checkpoint moves every committed frame into the main file, so
+        its bytes alone are the database (encrypted as on disk, for an encrypted
+        one). A reader of another connection that keeps the checkpoint from
+        finishing is SQLITE_BUSY rather than a file missing its last commits.
+        """
+        s = self._sessions[cid]
+        stmt, _ = _prepare(s, "PRAGMA wal_checkpoint(TRUNCATE)", 0)
+        try:
+            _step(s, stmt)
+            blocked = stmt.row()[0]
+        finally:
+            stmt.finalize()
+        if blocked:
+            raise BusyError("database is locked", SQLITE_BUSY)
+        f = s.conn.pager.db.db_file
+        data = s.io.wait_for(f.pread(0, s.io.wait_for(f.size())))
+        return self.convert(bytes(data))
+
     # ------------------------------------------------------------ WAL frame API (replication)
 
     @_reported

@@ -5,7 +5,7 @@
 // its end before returning, because NodeIO finishes all I/O synchronously:
 // `new Database(path)`, `db.prepare(sql).run/get/all/iterate(...)`, `db.exec`,
 // `db.transaction(fn)` (fn synchronous, as in better-sqlite3), `db.pragma`,
-// `db.function`, `db.aggregate`, `db.close()`. Same rows, bindings and errors
+// `db.function`, `db.aggregate`, `db.serialize()`, `db.close()`. Same rows, bindings and errors
 // as the Promise-based API.
 
 import { Database as AsyncDatabase, frameBytes, frameNumber, openOptions } from "./database.js";
@@ -54,7 +54,7 @@ export class Statement extends AsyncStatement {
 export default class Database extends AsyncDatabase {
   constructor(path = ":memory:", options = {}) {
     super(engine, path, options);
-    this._cid = engine.open(path, openOptions(options));
+    this._cid = engine.open(this._file, openOptions(this._options));
     this._open = true;
   }
 
@@ -121,6 +121,11 @@ export default class Database extends AsyncDatabase {
   walFrameCount() {
     this._checkOpen();
     return engine.walFrameCount(this._cid);
+  }
+
+  serialize() {
+    this._checkOpen();
+    return fromSqlValue(engine.serialize(this._cid));
   }
 
   walGetFrame(n) {

@@ -22,7 +22,10 @@ export class Database {
     }
     this._engine = engine;
     this._path = path;
-    this._options = options;
+    // A "file:" URI names the file and may carry options (see parseUri); explicit options win.
+    const uri = parseUri(path);
+    this._file = uri.file;
+    this._options = { ...uri.options, ...definedOnly(options) };
     this._cid = undefined;
     this._open = false;
     this._safeIntegers = Boolean(options.defaultSafeIntegers);
@@ -30,7 +33,7 @@ export class Database {
 
   // Open the connection; connect() calls it.
   async _connect() {
-    this._cid = await this._engine.open(this._path, openOptions(this._options));
+    this._cid = await this._engine.open(this._file, openOptions(this._options));
     this._open = true;
     return this;
   }
@@ -48,7 +51,7 @@ export class Database {
   }
 
   get memory() {
-    return this._path === ":memory:" || this._path === "";
+    return this._file === ":memory:" || this._file === "";
   }
 
   get inTransaction() {
@@ -185,6 +188,15 @@ export class Database {
     return this;
   }
 
+  // The database file's bytes (Buffer in Node, Uint8Array in a browser) after a full
+  // checkpoint: an ordinary SQLite file (encrypted as on disk when the database is),
+  // as better-sqlite3's serialize() gives. SQLITE_BUSY while another connection's
+  // read transaction keeps the checkpoint from finishing.
+  async serialize() {
+    this._checkOpen();
+    return fromSqlValue(await this._engine.serialize(this._cid));
+  }
+
   // The WAL frame API, for replication: ship frames from a primary's WAL into a replica's.
   // Frames are numbered from 1; each is its 24-byte header followed by its page.
   async walFrameCount() {
@@ -257,16 +269,55 @@ export class Database {
   }
 }
 
-// The engine's open options from connect()'s: encryption is {cipher, hexkey}.
-export function openOptions({ readonly = false, fileMustExist = false, encryption = null }) {
-  if (encryption !== null && encryption !== undefined) {
-    const { cipher, hexkey } = encryption;
-    if (typeof cipher !== "string" || typeof hexkey !== "string") {
-      throw new TypeError("Expected the \"encryption\" option to be { cipher: string, hexkey: string }");
-    }
-    return { readonly, fileMustExist, encryption: { cipher, hexkey } };
+// connect("file:NAME?cipher=..&hexkey=..&mode=..") as in Python and SQLite: the
+// file is NAME percent-decoded ("file://host/path" keeps the path); cipher and
+// hexkey open an encrypted database (the engine reports a missing half or an
+// unknown cipher); mode ro is readonly, rw fileMustExist, memory ":memory:".
+// Other parameters are ignored, as SQLite ignores those it does not know.
+// Returns {file, options}; any other path is the file itself.
+export function parseUri(path) {
+  if (!path.startsWith("file:")) return { file: path, options: {} };
+  let [rest, query = ""] = splitOnce(path.slice(5), "?");
+  [rest] = splitOnce(rest, "#");
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    rest = slash < 0 ? "" : rest.slice(slash);
   }
-  return { readonly, fileMustExist };
+  const params = new URLSearchParams(query);
+  const options = {};
+  const cipher = params.get("cipher");
+  const hexkey = params.get("hexkey");
+  if (cipher !== null || hexkey !== null) options.uriEncryption = { cipher, hexkey };
+  const mode = params.get("mode") ?? "rwc";
+  if (!["ro", "rw", "rwc", "memory"].includes(mode)) {
+    throw new SqliteError(`no such access mode: ${mode}`, "SQLITE_ERROR", 1);
+  }
+  if (mode === "ro") options.readonly = true;
+  if (mode === "ro" || mode === "rw") options.fileMustExist = true;
+  const file = decodeURIComponent(rest);
+  return { file: mode === "memory" ? ":memory:" : file, options };
+}
+
+function splitOnce(text, sep) {
+  const i = text.indexOf(sep);
+  return i < 0 ? [text] : [text.slice(0, i), text.slice(i + 1)];
+}
+
+function definedOnly(options) {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
+// The engine's open options from connect()'s: encryption is {cipher, hexkey}
+// (else the URI's cipher/hexkey, passed on as given for the engine to check).
+export function openOptions({ readonly = false, fileMustExist = false, encryption = null, uriEncryption = null }) {
+  if (encryption === null || encryption === undefined) {
+    return uriEncryption ? { readonly, fileMustExist, encryption: uriEncryption } : { readonly, fileMustExist };
+  }
+  const { cipher, hexkey } = encryption;
+  if (typeof cipher !== "string" || typeof hexkey !== "string") {
+    throw new TypeError("Expected the \"encryption\" option to be { cipher: string, hexkey: string }");
+  }
+  return { readonly, fileMustExist, encryption: { cipher, hexkey } };
 }
 
 export function frameNumber(n) {

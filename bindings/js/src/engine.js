@@ -84,6 +84,11 @@ export class LocalEngine {
     return this._py("prepare", [cid, sql]);
   }
 
+  // The database file's bytes (a Uint8Array) after a full checkpoint.
+  serialize(cid) {
+    return this._py("serialize", [cid]);
+  }
+
   // The WAL frame API: frames are Uint8Arrays (24-byte header + page).
   walFrameCount(cid) {
     return this._py("wal_frame_count", [cid]);

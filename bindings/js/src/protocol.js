@@ -12,7 +12,7 @@
 import { errorFromInfo, errorToInfo } from "./sqlite-error.js";
 
 export const OPS = [
-  "open", "close", "exec", "prepare", "finalize", "run", "rows", "more", "reset",
+  "open", "close", "exec", "prepare", "finalize", "run", "rows", "more", "reset", "serialize",
   "walFrameCount", "walGetFrame", "walInsertBegin", "walInsertFrame", "walInsertEnd", "walAutoCheckpointDisable",
 ];
 

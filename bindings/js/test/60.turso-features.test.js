@@ -122,6 +122,57 @@ test("the encryption option is checked, and works in the synchronous API", (t) =
   again.close();
 });
 
+test("the URI form file:db?cipher=..&hexkey=.. opens an encrypted database, as in Python", async (t) => {
+  const file = path.join(tempDir(t), "uri db.db");
+  const uri = `file:${encodeURI(file)}?cipher=${CIPHER}&hexkey=${HEXKEY}`;
+  const db = await connect(uri);
+  assert.equal(db.name, uri, "name is the path as given");
+  await db.exec("create table t(a integer primary key, b text); insert into t(b) values ('by uri')");
+  await db.close();
+  assert.ok(fs.existsSync(file), "the URI names the file (percent-decoded)");
+  assert.equal(fs.readFileSync(file).subarray(0, 6).toString("latin1"), "Turso\0", "encrypted on disk");
+
+  // Python and pyturso read it with the same key; the explicit option and the compat API take the URI too.
+  const out = pythonWithLimbodb(
+    `import json, sys, limbodb, turso
+path, cipher, key = sys.argv[1:]
+mine = limbodb.connect(f"file:{path}?cipher={cipher}&hexkey={key}").execute("select b from t").fetchall()
+tc = turso.connect(path, experimental_features="encryption", encryption=turso.EncryptionOpts(cipher=cipher, hexkey=key))
+theirs = tc.execute("select b from t").fetchall()
+tc.close()
+print(json.dumps([mine, theirs]))`,
+    file,
+    CIPHER,
+    HEXKEY,
+  );
+  assert.deepEqual(out, [[["by uri"]], [["by uri"]]]);
+  const sync = new Database(uri);
+  assert.equal(sync.prepare("select b from t").pluck().get(), "by uri");
+  sync.close();
+
+  // mode=ro from the URI; a wrong key in the URI fails with SQLite's error and leaves the file intact.
+  const ro = await connect(`${uri}&mode=ro`);
+  assert.equal(ro.readonly, true);
+  await assert.rejects(ro.exec("insert into t(b) values ('x')"), (e) => e.code === "SQLITE_READONLY");
+  await ro.close();
+  await assert.rejects(
+    (async () => {
+      const bad = await connect(`file:${encodeURI(file)}?cipher=${CIPHER}&hexkey=${"00".repeat(32)}`);
+      try {
+        await bad.all("select * from t");
+      } finally {
+        await bad.close();
+      }
+    })(),
+    SqliteError,
+  );
+  await assert.rejects(connect(`file:${encodeURI(file)}?hexkey=${HEXKEY}`), /needs both a cipher and a hexkey/);
+  await assert.rejects(connect(`file:${encodeURI(file)}?mode=rwx`), (e) => e.code === "SQLITE_ERROR");
+  const again = await connect(uri);
+  assert.equal((await again.get("select count(*) as n from t")).n, 1);
+  await again.close();
+});
+
 // Both databases as sqlite3 sees them: the replica's integrity_check and every table's
 // rows on each side. sqlite3 reads copies, so it never checkpoints the live files; each
 // copy has a new name, so no -shm of an earlier copy is taken for its wal-index.

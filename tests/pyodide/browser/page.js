@@ -1,59 +1,61 @@
-// Run by test_browser.py in headless Chromium: ?step=write creates and fills a
-// database in OPFS, checks that another tab's worker cannot acquire its files,
-// closes it and posts the file's bytes; ?step=reload (a new browser process on
-// the same profile) finds the rows again. Every outcome is POSTed to /result.
+// The page test_browser.py opens in every tab, driven by drive.mjs through
+// playwright-core: it imports the package the way an application does and
+// keeps this tab's open databases by name; drive.mjs calls these helpers in
+// page.evaluate(). Failures come back as plain data ({name, code, message}),
+// since a thrown SqliteError would reach the driver as a bare message.
 
 import { connect } from "/node_modules/limbodb/dist/browser.js";
 
-// Another tab's worker trying to open the same database's OPFS files (what
-// the package's worker does first on open, before Python reads a byte).
-const OTHER_TAB = `
-import { OpfsFiles } from "${location.origin}/node_modules/limbodb/dist/opfs.js";
-try {
-  await new OpfsFiles(await navigator.storage.getDirectory()).acquire("notes.db");
-  postMessage({ opened: true });
-} catch (e) {
-  postMessage({ name: e.name, code: e.code, message: e.message });
-}`;
+const dbs = new Map();
 
-function otherTab() {
-  const url = URL.createObjectURL(new Blob([OTHER_TAB], { type: "text/javascript" }));
-  const worker = new Worker(url, { type: "module" });
-  return new Promise((resolve) => {
-    worker.onmessage = (e) => resolve(e.data);
-    worker.onerror = (e) => resolve({ error: e.message });
-  });
+function errorInfo(e) {
+  return { name: e.name, code: e.code, message: e.message };
 }
 
-const post = (path, body) => fetch(path, { method: "POST", body });
-
-async function write() {
-  const db = await connect("notes.db");
-  await db.exec("create table notes(id integer primary key, body text)");
-  const ins = db.prepare("insert into notes(body) values (?)");
-  for (let i = 0; i < 20; i++) await ins.run(`note ${i}`);
-  const rows = await db.all("select id, body from notes order by id");
-
-  const busy = await otherTab();
-  await db.close();
-
-  const root = await navigator.storage.getDirectory();
-  const file = await (await root.getFileHandle("notes.db")).getFile();
-  await post("/export", await file.arrayBuffer());
-  return { count: rows.length, first: rows[0], busy };
+function base64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
 }
 
-async function reload() {
-  const db = await connect("notes.db", { fileMustExist: true });
-  const rows = await db.all("select id, body from notes order by id");
-  await db.close();
-  return { count: rows.length, last: rows.at(-1) };
-}
+window.limbodb = {
+  // Open `name` as this tab's database: {opened: true} or the error.
+  async open(name, options) {
+    try {
+      dbs.set(name, await connect(name, options));
+      return { opened: true };
+    } catch (e) {
+      return errorInfo(e);
+    }
+  },
 
-const step = new URL(location.href).searchParams.get("step");
-try {
-  const result = await (step === "write" ? write() : reload());
-  await post("/result", JSON.stringify({ ok: true, step, result }));
-} catch (e) {
-  await post("/result", JSON.stringify({ ok: false, step, error: `${e.name}: ${e.message}\n${e.stack}` }));
-}
+  // open() again every 100 ms while it is SQLITE_BUSY, for at most `ms`: {opened, tries} or the error.
+  async openWhenFree(name, ms, options) {
+    const until = performance.now() + ms;
+    for (let tries = 1; ; tries++) {
+      const r = await this.open(name, options);
+      if (r.opened || r.code !== "SQLITE_BUSY" || performance.now() > until) return { ...r, tries };
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  },
+
+  db: (name) => dbs.get(name),
+
+  async close(name) {
+    await dbs.get(name).close();
+    dbs.delete(name);
+  },
+
+  // db.serialize(), base64-encoded for the trip back to the driver.
+  async serialize(name) {
+    return base64(await dbs.get(name).serialize());
+  },
+
+  // The bytes of an OPFS file, read with the async file API (the file must not be open).
+  async opfsFile(name) {
+    const root = await navigator.storage.getDirectory();
+    const file = await (await root.getFileHandle(name)).getFile();
+    return base64(new Uint8Array(await file.arrayBuffer()));
+  },
+};
+document.title = "ready";
