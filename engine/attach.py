@@ -9,13 +9,21 @@ schema objects are renumbered). The outer connection owns the transaction:
 its commit or rollback ends the inner ones too. Without a super-journal a
 commit spanning several files is not atomic (each file commits on its own, in
 list order, as SQLite does for WAL databases); a rollback undoes them all.
+ATTACH and DETACH run inside the VM (OP_Function), so opening and closing the
+file are re-entrant: the half-opened inner Connection waits in
+``conn.attach_pending`` while the statement returns IO. An encrypted file is
+attached as Turso does it, by a URI naming its cipher and key
+(``file:x.db?cipher=aegis256&hexkey=..``); ``KEY`` is parsed and ignored, as
+in SQLite without a codec and in Turso.
 Mirrors sqlite src/attach.c and the iDb handling of src/main.c.
 """
 
 import os
+from urllib.parse import parse_qsl, unquote
 
 from limbodb.errors import OperationalError
 from limbodb.io.completion import IO, run_sync
+from limbodb.storage.encryption import split_encryption_uri
 
 # SQLITE_MAX_ATTACHED's default.
 MAX_ATTACHED = 10
@@ -26,9 +34,28 @@ def _has_aux(conn):
     return len(conn.dbs) > 2 or conn.dbs[TEMP] is not None
 
 
-def _open_inner(conn, path, name, index):
-    """A new inner Connection for database ``name`` at ``index`` of ``conn.dbs``, opened."""
+def _uri_path(uri):
+    """(file path, readonly) of a ``file:`` URI (authority dropped, %-escapes decoded, mode=ro)."""
+    rest, _, query = uri[5:].partition("?")
+    if rest.startswith("//"):
+        rest = rest[2:]
+        rest = rest[rest.find("/"):] if "/" in rest else ""
+    mode = dict(parse_qsl(query)).get("mode", "rwc")
+    if mode not in ("ro", "rw", "rwc", "memory"):
+        raise OperationalError(f"no such access mode: {mode}")
+    path = unquote(rest)
+    return (":memory:" if mode == "memory" else path), mode == "ro"
+
+
+def _new_inner(conn, path, name, index):
+    """A new inner Connection for database ``name`` at ``index`` of ``conn.dbs``, not yet opened."""
     from limbodb.connection import Connection, default_io
+    readonly = conn.readonly
+    path, encryption = split_encryption_uri(path)
+    if encryption is not None:
+        # Turso reads the key from the URI, which makes the name a URI even without uri=True.
+        path, ro = _uri_path(path)
+        readonly = readonly or ro
     if path == "" or path == ":memory:":
         io = default_io(":memory:")
         path = ":memory:"
@@ -37,13 +64,11 @@ def _open_inner(conn, path, name, index):
         io = default_io(path, "blocking")
     else:
         io = conn.io
-    inner = Connection(path, io, readonly=conn.readonly)
+    inner = Connection(path, io, readonly=readonly, encryption=encryption)
     inner.db_name = name
     inner.db_index = index
     inner.functions = conn.functions
     inner.collations = conn.collations
-    # Opening is rare and local: wait here rather than thread an IOResult through OP_Function.
-    run_sync(io, inner.open)
     return inner
 
 
@@ -54,18 +79,37 @@ def _schema_changed(conn):
 
 
 def attach(conn, path, name):
-    """ATTACH ``path`` AS ``name`` (raises sqlite3's errors)."""
+    """Re-entrant: ATTACH ``path`` AS ``name`` (raises sqlite3's errors).
+
+    The inner Connection is created on the first call and kept in
+    ``conn.attach_pending`` (with the arguments) until its open finishes; a call
+    with other arguments (the earlier statement was reset mid-open) starts over.
+    Nothing is added to ``conn.dbs`` before the open succeeded."""
     lname = name.lower()
     if lname in ("main", "temp") or any(d is not None and d.db_name.lower() == lname for d in conn.dbs):
         raise OperationalError(f"database {name} is already in use")
     if len(conn.dbs) - 2 >= MAX_ATTACHED:
         raise OperationalError(f"too many attached databases - max {MAX_ATTACHED}")
-    conn.dbs.append(_open_inner(conn, path, name, len(conn.dbs)))
+    pending = conn.attach_pending
+    if pending is None or pending[0] != path or pending[1] != name:
+        pending = conn.attach_pending = (path, name, _new_inner(conn, path, name, len(conn.dbs)))
+    inner = pending[2]
+    try:
+        r = inner.open()
+    except BaseException:
+        conn.attach_pending = None
+        raise
+    if r.__class__ is IO:
+        return r
+    conn.attach_pending = None
+    conn.dbs.append(inner)
     _schema_changed(conn)
+    return None
 
 
 def detach(conn, name):
-    """DETACH ``name`` (raises sqlite3's errors)."""
+    """Re-entrant: DETACH ``name`` (raises sqlite3's errors); the database stays listed until
+    its close (which may checkpoint) has finished."""
     lname = name.lower()
     if lname == "main":
         raise OperationalError("cannot detach database main")
@@ -78,19 +122,25 @@ def detach(conn, name):
     if inner._write_tx or inner._read_tx:
         # A transaction or a running statement still uses it.
         raise OperationalError(f"database {name} is locked")
-    run_sync(inner.io, inner.close)
+    r = inner.close()
+    if r.__class__ is IO:
+        return r
     del conn.dbs[i]
     for j in range(i, len(conn.dbs)):
         conn.dbs[j].db_index = j
         conn.dbs[j].schema.set_db(j)
     _schema_changed(conn)
+    return None
 
 
 def temp_db(conn):
     """The temp database's inner Connection, created (empty, in memory) on first use."""
     inner = conn.dbs[TEMP]
     if inner is None:
-        inner = conn.dbs[TEMP] = _open_inner(conn, ":memory:", "temp", TEMP)
+        inner = _new_inner(conn, ":memory:", "temp", TEMP)
+        # Compile time, where nothing may yield; an in-memory database's MemoryIO never waits.
+        run_sync(inner.io, inner.open)
+        conn.dbs[TEMP] = inner
         _schema_changed(conn)
     return inner
 
@@ -109,7 +159,10 @@ def db_index(conn, name):
 
 
 def db_of(conn, index):
-    """The Connection holding database ``index`` (creating temp on demand)."""
+    """The Connection holding database ``index`` (creating temp on demand); ``conn`` itself
+    when it is that database (DDL compiled against an attached database's own connection)."""
+    if index == conn.db_index:
+        return conn
     return temp_db(conn) if index == TEMP else conn.dbs[index]
 
 

@@ -24,7 +24,7 @@ from limbodb.functions import FUNCTIONS
 from limbodb.io.completion import IO
 from limbodb.parser import parse_one
 from limbodb.attach import close_aux, end_aux, end_aux_reads, rollback_aux
-from limbodb.mvcc import DDL_MESSAGE, NOT_ENABLED_MESSAGE, MvccTx, mvcc_enabled
+from limbodb.mvcc import DDL_MESSAGE, NOT_ENABLED_MESSAGE, MvccTx, close_checkpoint, mvcc_enabled, mvcc_open
 from limbodb.schema import Schema
 from limbodb.statement import Statement
 from limbodb.storage import record
@@ -118,6 +118,8 @@ class Connection:
         # Databases by SQLite's index (db->aDb): 0 main (this connection), 1 temp (None until
         # first used), 2+ attached; temp and attached ones are inner Connections (attach.py).
         self.dbs = [self, None]
+        # (path, name, inner Connection) of an ATTACH whose file is still opening (attach.py).
+        self.attach_pending = None
         self.db_name = "main"
         self.db_index = 0
         # Set while a view of that database is compiled (translate/attach.py bound_db).
@@ -145,6 +147,9 @@ class Connection:
             return r
         if self.pager is None:
             self.pager = Pager(self.db)
+        r = mvcc_open(self)
+        if r.__class__ is IO:
+            return r
         return self.refresh_schema()
 
     def close(self):
@@ -156,6 +161,9 @@ class Connection:
                 self.pager.rollback()
                 self._write_tx = False
             self._end_read()
+            r = close_checkpoint(self)
+            if r.__class__ is IO:
+                return r
             r = self.pager.close()
             if r.__class__ is IO:
                 return r
@@ -343,6 +351,14 @@ class Connection:
             return r
         if self.autocommit and self._nrunning == 0:
             self._end_read()
+        for inner in self.dbs[1:]:
+            if inner is not None and inner._schema_stale:
+                # A rollback undid DDL of a temp or attached database: its schema too.
+                r = inner.refresh_schema()
+                if r.__class__ is IO:
+                    return r
+                self.schema_generation += 1
+                self._clear_cache()
         return None
 
     # ------------------------------------------------------------ statement bookkeeping
@@ -474,10 +490,7 @@ class Connection:
             return self.pager.commit()
         if self._schema_changed_in_tx:
             tx.unlogged = True
-        if tx.concurrent:
-            return tx.commit()
-        tx.state.publish(tx, self.db.commit_seq + 1)
-        return self.pager.commit()
+        return tx.commit()
 
     def _release_mvcc(self):
         tx = self.mvcc_tx

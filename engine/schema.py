@@ -68,7 +68,7 @@ class Index:
     """An index B-tree; ``origin`` is "c" (CREATE INDEX), "u" (UNIQUE) or "pk"."""
 
     __slots__ = ("name", "table", "root", "columns", "unique", "where", "origin", "sql", "on_conflict",
-                 "_key_info", "db")
+                 "_key_info", "db", "pk_tail")
 
     def __init__(self, name, table, root, columns, unique=False, where=None, origin="c", sql=None,
                  on_conflict=None):
@@ -83,13 +83,18 @@ class Index:
         self.on_conflict = on_conflict
         self._key_info = None
         self.db = 0
+        # A secondary index of a WITHOUT ROWID table: the PRIMARY KEY columns its entries end
+        # with, as IndexColumns (their collation and order are the PRIMARY KEY's, as in SQLite).
+        self.pk_tail = None
 
     def key_info(self):
-        """The KeyInfo of this index's records: its key columns, then the rowid."""
+        """The KeyInfo of this index's records: its key columns, then the rowid (or the
+        PRIMARY KEY columns of a WITHOUT ROWID table)."""
         ki = self._key_info
         if ki is None:
-            colls = [None if c.collation.upper() == "BINARY" else c.collation for c in self.columns]
-            desc = [c.desc for c in self.columns]
+            cols = self.columns + (self.pk_tail or [])
+            colls = [None if c.collation.upper() == "BINARY" else c.collation for c in cols]
+            desc = [c.desc for c in cols]
             ki = self._key_info = KeyInfo(colls + [None], desc + [False])
         return ki
 
@@ -414,7 +419,18 @@ def build_table(stmt, root, sql=None):
         for idx in table.indexes:
             if idx.origin == "pk":
                 idx.root = root
+        for idx in table.indexes:
+            _set_pk_tail(table, idx)
     return table
+
+
+def _set_pk_tail(table, idx):
+    """Record the PRIMARY KEY columns a WITHOUT ROWID table's secondary index entry ends with."""
+    if table.without_rowid and idx.origin != "pk":
+        pk = next(i for i in table.indexes if i.origin == "pk")
+        have = {c.col for c in idx.columns}
+        idx.pk_tail = [c for c in pk.columns if c.col not in have]
+        idx._key_info = None
 
 
 def build_index(stmt, table, root, sql=None):
@@ -424,8 +440,10 @@ def build_index(stmt, table, root, sql=None):
         i, expr, coll = _ordering_column(table, term)
         default_coll = table.columns[i].collation if i >= 0 else None
         cols.append(IndexColumn(i, expr, coll or default_coll or "BINARY", bool(term.desc)))
-    return Index(stmt.name, table.name, root, cols, bool(stmt.unique), stmt.where, "c",
-                 sql if sql is not None else stmt.sql)
+    idx = Index(stmt.name, table.name, root, cols, bool(stmt.unique), stmt.where, "c",
+                sql if sql is not None else stmt.sql)
+    _set_pk_tail(table, idx)
+    return idx
 
 
 def _check_texts(sql):

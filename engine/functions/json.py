@@ -6,20 +6,24 @@ JSONB blobs are accepted wherever JSON text is (decoded by jsonb.py, which holds
 Parsing keeps each number's and string's source text, so json() re-renders
 literals exactly as written (1.0 stays 1.0, escapes stay escaped), object keys
 keep their order and duplicates, and paths match keys by their raw text, as
-SQLite does. SQLite marks JSON-valued results with a subtype so that
+SQLite 3.40 does. Text may be JSON5 as SQLite 3.42+ reads it (comments, unquoted
+labels, single quotes, trailing commas, hex, Infinity/NaN, ...): JSON5 spellings
+are kept too and rendered as canonical JSON; json_valid(X, FLAGS) and
+json_error_position() are 3.45+'s. SQLite marks JSON-valued results with a subtype so that
 json_array(json('[1]')) nests instead of quoting; limbodb remembers the
 identity of its recent JSON-valued result strings (``_subtype``), which covers
 direct nesting inside one expression. Mirrors sqlite src/json.c (3.40).
 """
 
+import re
+
 from limbodb.errors import OperationalError
 from limbodb.functions import AGGREGATE
-from limbodb.vdbe.value import MAX_INT64, MIN_INT64, atof, to_text
+from limbodb.vdbe.value import MAX_INT64, MIN_INT64, atof, int_value, to_text
 
 J_NULL, J_TRUE, J_FALSE, J_INT, J_REAL, J_STRING, J_ARRAY, J_OBJECT = range(8)
 _TYPE_NAMES = ("null", "true", "false", "integer", "real", "text", "array", "object")
 _MAX_DEPTH = 2000
-_WS = " \t\n\r"
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 # ---------------------------------------------------------------- JSON subtype
@@ -55,7 +59,7 @@ def _is_json(v):
 class JNode:
     """A parsed JSON value; scalars keep their source text in ``raw``."""
 
-    __slots__ = ("type", "raw", "items", "escaped", "removed", "replace", "patch", "raw_label", "chunks")
+    __slots__ = ("type", "raw", "items", "escaped", "removed", "replace", "patch", "raw_label", "chunks", "j5")
 
     def __init__(self, type_, raw="", items=None, escaped=False):
         self.type = type_
@@ -68,169 +72,450 @@ class JNode:
         self.patch = None       # JNode rendered instead of this one (json_patch)
         self.raw_label = False  # a label added from a path: ``raw`` is unescaped text
         self.chunks = None      # ARRAY: indexes where elements appended by json_set/insert start
+        # A JSON5 spelling SQLite keeps as written (JSONB INT5, FLOAT5, TEXT5): ``raw`` is
+        # hex digits, a number missing a digit beside its '.', or a string with JSON5
+        # escapes; it is made canonical JSON only when rendered (_json5_text).
+        self.j5 = False
 
 
-class _Malformed(Exception):
-    pass
+# ---------------------------------------------------------------- text parser (JSON and JSON5)
+#
+# A port of SQLite's jsonTranslateTextToBlob, building JNodes instead of JSONB. It keeps
+# SQLite's bookkeeping exactly, because json_error_position() reports it: ``err`` is the
+# index SQLite's iErr holds when the parse fails, and ``nonstd`` is its hasNonstd (a JSON5
+# form was seen, so the text is not RFC 8259 JSON). The text is padded with NULs, standing
+# for C's terminator, so lookahead never runs off its end.
+
+_SPACES = frozenset(" \t\n\r")
+# JSON5 whitespace beyond JSON's (json5Whitespace), as code points.
+_WS5 = frozenset("\x0b\x0c\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+                 "\u2028\u2029\u202f\u205f\u3000\ufeff")
+_WS5_START = _WS5 | {"/"}
+_DIGITS = frozenset("0123456789")
+_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Characters a string literal holds without a second look (jsonIsOk).
+_STRING_STOP = frozenset([chr(c) for c in range(0x20)] + ['"', "'", "\\"])
+# JSON5 and SQLite's extra names for non-finite numbers: (name, value node type).
+_NAN_INF = (("inf", J_REAL), ("infinity", J_REAL), ("nan", J_NULL), ("qnan", J_NULL), ("snan", J_NULL))
+_PAD = "\x00" * 12
+_NUMBER_START = frozenset("+-.0123456789")
 
 
-def _parse_value(z, i, depth):
-    """(node, next index); raises _Malformed. Returns (None, -2/-3) at '}' / ']'."""
-    n = len(z)
-    while i < n and z[i] in _WS:
-        i += 1
-    if i >= n:
-        raise _Malformed
-    c = z[i]
-    if c == "{":
-        items = []
-        j = i + 1
-        while True:
-            while j < n and z[j] in _WS:
-                j += 1
-            if depth + 1 > _MAX_DEPTH:
-                raise _Malformed
-            label, x = _parse_value(z, j, depth + 1)
-            if label is None:
-                if x == -2 and not items:
-                    return JNode(J_OBJECT, items=items), j + 1
-                raise _Malformed
-            if label.type != J_STRING:
-                raise _Malformed
-            j = x
-            while j < n and z[j] in _WS:
-                j += 1
-            if j >= n or z[j] != ":":
-                raise _Malformed
-            value, x = _parse_value(z, j + 1, depth + 1)
-            if value is None:
-                raise _Malformed
-            items.append([label, value])
-            j = x
-            while j < n and z[j] in _WS:
-                j += 1
-            if j < n and z[j] == ",":
-                j += 1
-                continue
-            if j >= n or z[j] != "}":
-                raise _Malformed
-            return JNode(J_OBJECT, items=items), j + 1
-    if c == "[":
-        items = []
-        j = i + 1
-        while True:
-            while j < n and z[j] in _WS:
-                j += 1
-            if depth + 1 > _MAX_DEPTH:
-                raise _Malformed
-            value, x = _parse_value(z, j, depth + 1)
-            if value is None:
-                if x == -3 and not items:
-                    return JNode(J_ARRAY, items=items), j + 1
-                raise _Malformed
-            items.append(value)
-            j = x
-            while j < n and z[j] in _WS:
-                j += 1
-            if j < n and z[j] == ",":
-                j += 1
-                continue
-            if j >= n or z[j] != "]":
-                raise _Malformed
-            return JNode(J_ARRAY, items=items), j + 1
-    if c == '"':
-        j = i + 1
-        escaped = False
-        while True:
-            if j >= n or z[j] < " ":
-                raise _Malformed
-            ch = z[j]
-            if ch == "\\":
-                j += 1
-                e = z[j] if j < n else ""
-                if e and e in '"\\/bfnrt' or (e == "u" and len(z) >= j + 5 and all(h in _HEX for h in z[j + 1:j + 5])):
-                    escaped = True
-                else:
-                    raise _Malformed
-            elif ch == '"':
+class _Parse:
+    """One parse of JSON text: the padded text, SQLite's iErr and hasNonstd, the nesting
+    depth, and the node the last successful step produced."""
+
+    __slots__ = ("z", "err", "nonstd", "depth", "node")
+
+    def __init__(self, z):
+        self.z = z
+        self.err = 0
+        self.nonstd = False
+        self.depth = 0
+        self.node = None
+
+
+def _ws5(z, n):
+    """json5Whitespace: how many characters of whitespace and comments start at ``z[n]``
+    (an unterminated block comment is not whitespace)."""
+    start = n
+    while True:
+        c = z[n]
+        if c in _SPACES or c in _WS5:
+            n += 1
+        elif c == "/" and z[n + 1] == "*" and z[n + 2] != "\x00":
+            end = z.find("*/", n + 2)
+            if end < 0:
                 break
-            j += 1
-        return JNode(J_STRING, z[i:j + 1], escaped=escaped), j + 1
-    if c == "n" and z.startswith("null", i) and not _isalnum(z, i + 4):
-        return JNode(J_NULL), i + 4
-    if c == "t" and z.startswith("true", i) and not _isalnum(z, i + 4):
-        return JNode(J_TRUE), i + 4
-    if c == "f" and z.startswith("false", i) and not _isalnum(z, i + 5):
-        return JNode(J_FALSE), i + 5
-    if c == "-" or "0" <= c <= "9":
-        return _parse_number(z, i)
+            n = end + 2
+        elif c == "/" and z[n + 1] == "/":
+            j = n + 2
+            while z[j] not in "\x00\n\r\u2028\u2029":
+                j += 1
+            n = j + 1 if z[j] != "\x00" else j
+        else:
+            break
+    return n - start
+
+
+def _is_hex(z, i, n):
+    return all(c in _HEX for c in z[i:i + n]) and len(z[i:i + n]) == n
+
+
+def _id_start(c):
+    """sqlite3JsonId1: a character that may begin an unquoted JSON5 label."""
+    return c in _ALNUM and c not in _DIGITS or c == "_" or c == "$" or c >= "\x80"
+
+
+def _id_char(c):
+    """sqlite3JsonId2, less the JSON5 whitespace characters it would take."""
+    return c in _ALNUM or c == "_" or c == "$" or (c >= "\x80" and c not in _WS5)
+
+
+def _tx(p, i):
+    """jsonTranslateTextToBlob: parse the element at ``z[i]`` into ``p.node``.
+
+    Returns the index after it, 0 at the end of the text, -1 on an error (``p.err`` says
+    where), or -2/-3/-4/-5 on '}' ']' ',' ':' (``p.err`` is its index)."""
+    z = p.z
+    while True:
+        c = z[i]
+        if c in _SPACES:
+            i += 1
+            while z[i] in _SPACES:
+                i += 1
+            continue
+        if c in _WS5_START:
+            k = _ws5(z, i)
+            if k:
+                i += k
+                p.nonstd = True
+                continue
+            p.err = i
+            return -1
+        break
+    if c == "{":
+        return _tx_object(p, i)
+    if c == "[":
+        return _tx_array(p, i)
+    if c == '"' or c == "'":
+        return _tx_string(p, i, c)
+    if c in _NUMBER_START:
+        return _tx_number(p, i, c)
+    if c == "t":
+        if z.startswith("true", i) and z[i + 4] not in _ALNUM:
+            p.node = JNode(J_TRUE)
+            return i + 4
+        p.err = i
+        return -1
+    if c == "f":
+        if z.startswith("false", i) and z[i + 5] not in _ALNUM:
+            p.node = JNode(J_FALSE)
+            return i + 5
+        p.err = i
+        return -1
     if c == "}":
-        return None, -2
+        p.err = i
+        return -2
     if c == "]":
-        return None, -3
-    raise _Malformed
+        p.err = i
+        return -3
+    if c == ",":
+        p.err = i
+        return -4
+    if c == ":":
+        p.err = i
+        return -5
+    if c == "\x00":
+        return 0
+    if c == "n" and z.startswith("null", i) and z[i + 4] not in _ALNUM:
+        p.node = JNode(J_NULL)
+        return i + 4
+    for name, t in _NAN_INF:
+        nn = len(name)
+        if z[i:i + nn].lower() == name and z[i + nn] not in _ALNUM:
+            p.node = JNode(J_REAL, "9e999") if t == J_REAL else JNode(J_NULL)
+            p.nonstd = True
+            return i + nn
+    p.err = i
+    return -1
 
 
-def _isalnum(z, i):
-    return i < len(z) and z[i] < "\x80" and z[i].isalnum()
+def _skip_spaces(z, j):
+    while z[j] in _SPACES:
+        j += 1
+    return j
 
 
-def _parse_number(z, i):
-    n = len(z)
-
-    def at(k):
-        return z[k] if k < n else "\x00"
-    c = z[i]
-    if c <= "0":
-        j = i + 1 if c == "-" else i
-        if at(j) == "0" and "0" <= at(j + 1) <= "9":
-            raise _Malformed
-    seen_dp = seen_e = False
+def _tx_object(p, i):
+    z = p.z
+    items = []
+    p.depth += 1
+    if p.depth > _MAX_DEPTH:
+        p.err = i
+        return -1
     j = i + 1
     while True:
-        c = at(j)
-        if "0" <= c <= "9":
+        x = _tx(p, j)
+        if x <= 0:
+            if x == -2:
+                j = p.err
+                if items:
+                    p.nonstd = True
+                break
+            # Not a value: a JSON5 label without quotes, or an error.
+            j += _ws5(z, j)
+            escaped = z[j] == "\\" and z[j + 1] == "u" and _is_hex(z, j + 2, 4)
+            if not (_id_start(z[j]) or escaped):
+                if x != -1:
+                    p.err = j
+                return -1
+            k = j + 1
+            while True:
+                c = z[k]
+                if _id_char(c):
+                    k += 1
+                elif c == "\\" and z[k + 1] == "u" and _is_hex(z, k + 2, 4):
+                    escaped = True
+                    k += 1
+                else:
+                    break
+            label = JNode(J_STRING, '"' + z[j:k] + '"', escaped=escaped)
+            p.nonstd = True
+            x = k
+        else:
+            label = p.node
+            if label.type != J_STRING:
+                p.err = j
+                return -1
+        j = x
+        if z[j] == ":":
+            j += 1
+        else:
+            if z[j] in _SPACES:
+                j = _skip_spaces(z, j + 1)
+            if z[j] == ":":
+                j += 1
+            else:
+                x = _tx(p, j)
+                if x != -5:
+                    if x != -1:
+                        p.err = j
+                    return -1
+                j = p.err + 1
+        x = _tx(p, j)
+        if x <= 0:
+            if x != -1:
+                p.err = j
+            return -1
+        items.append([label, p.node])
+        more, j = _after_item(p, x, "}", -2)
+        if more < 0:
+            return -1
+        if not more:
+            break
+    p.depth -= 1
+    p.node = JNode(J_OBJECT, items=items)
+    return j + 1
+
+
+def _tx_array(p, i):
+    z = p.z
+    items = []
+    p.depth += 1
+    if p.depth > _MAX_DEPTH:
+        p.err = i
+        return -1
+    j = i + 1
+    while True:
+        x = _tx(p, j)
+        if x <= 0:
+            if x == -3:
+                j = p.err
+                if items:
+                    p.nonstd = True
+                break
+            if x != -1:
+                p.err = j
+            return -1
+        items.append(p.node)
+        more, j = _after_item(p, x, "]", -3)
+        if more < 0:
+            return -1
+        if not more:
+            break
+    p.depth -= 1
+    p.node = JNode(J_ARRAY, items=items)
+    return j + 1
+
+
+def _after_item(p, j, close, close_code):
+    """What follows an element or member ending at ``z[j]``: (1, where the next one starts)
+    after a ',', (0, the index of ``close``) at the end, (-1, j) on an error (``p.err`` set)."""
+    z = p.z
+    c = z[j]
+    if c in _SPACES:
+        j = _skip_spaces(z, j + 1)
+        c = z[j]
+    if c == ",":
+        return 1, j + 1
+    if c == close:
+        return 0, j
+    x = _tx(p, j)
+    if x == -4:
+        return 1, p.err + 1
+    if x == close_code:
+        return 0, p.err
+    p.err = j
+    return -1, j
+
+
+def _tx_string(p, i, delim):
+    """A string in double or (JSON5) single quotes; JSON5 escapes, control characters and
+    a '"' inside single quotes make it a JSON5 string (TEXT5), other escapes TEXTJ."""
+    z = p.z
+    if delim == "'":
+        p.nonstd = True
+    escaped = j5 = False
+    j = i + 1
+    while True:
+        c = z[j]
+        if c not in _STRING_STOP:
+            j += 1
+            continue
+        if c == delim:
+            break
+        if c == "\\":
+            j += 1
+            c = z[j]
+            if c in '"\\/bfnrt' or (c == "u" and _is_hex(z, j + 1, 4)):
+                escaped = True
+            elif c in "'v\n\u2028\u2029" or (c == "0" and z[j + 1] not in _DIGITS) or (
+                    c == "x" and _is_hex(z, j + 1, 2)):
+                j5 = p.nonstd = True
+            elif c == "\r":
+                if z[j + 1] == "\n":
+                    j += 1
+                j5 = p.nonstd = True
+            else:
+                p.err = j
+                return -1
+        elif c < " ":
+            if c == "\x00":
+                p.err = j
+                return -1
+            j5 = p.nonstd = True
+        elif c == '"':
+            j5 = True
+        j += 1
+    node = p.node = JNode(J_STRING, '"' + z[i + 1:j] + '"', escaped=escaped or j5)
+    node.j5 = j5
+    return j + 1
+
+
+def _tx_number(p, i, c):
+    """A number: JSON's, or JSON5's hex integers, leading '+', a missing digit beside the
+    '.', and [+-]Infinity (SQLite also takes any case and "inf"). ``c`` is ``z[i]``."""
+    z = p.z
+    j5 = is_float = False
+    if c == ".":
+        if z[i + 1] not in _DIGITS:
+            p.err = i
+            return -1
+        p.nonstd = j5 = is_float = True
+    else:
+        if c == "+":
+            p.nonstd = True
+        if c == "0":
+            if z[i + 1] in "xX" and z[i + 2] in _HEX:
+                j = i + 3
+                while z[j] in _HEX:
+                    j += 1
+                p.nonstd = True
+                return _number_node(p, z, i, j, True, False)
+            if z[i + 1] in _DIGITS:
+                p.err = i + 1
+                return -1
+        elif c != "." and c < "0":
+            d = z[i + 1]
+            if d not in _DIGITS:
+                if z[i + 1:i + 4].lower() == "inf":
+                    p.nonstd = True
+                    p.node = JNode(J_REAL, "-9e999" if c == "-" else "9e999")
+                    return i + (9 if z[i + 4:i + 9].lower() == "inity" else 4)
+                if d == ".":
+                    p.nonstd = j5 = True
+                else:
+                    p.err = i
+                    return -1
+            elif d == "0":
+                if z[i + 2] in _DIGITS:
+                    p.err = i + 1
+                    return -1
+                if z[i + 2] in "xX" and z[i + 3] in _HEX:
+                    j = i + 4
+                    while z[j] in _HEX:
+                        j += 1
+                    p.nonstd = True
+                    return _number_node(p, z, i, j, True, False)
+    seen_e = False
+    j = i + 1
+    while True:
+        c = z[j]
+        if c in _DIGITS:
             j += 1
             continue
         if c == ".":
-            if z[j - 1] == "-" or seen_dp:
-                raise _Malformed
-            seen_dp = True
+            if is_float:
+                p.err = j
+                return -1
+            is_float = True
             j += 1
             continue
         if c == "e" or c == "E":
-            if z[j - 1] < "0" or seen_e:
-                raise _Malformed
-            seen_dp = seen_e = True
-            c = at(j + 1)
+            if z[j - 1] < "0":
+                if z[j - 1] == "." and j - 2 >= i and z[j - 2] in _DIGITS:
+                    p.nonstd = j5 = True
+                else:
+                    p.err = j
+                    return -1
+            if seen_e:
+                p.err = j
+                return -1
+            is_float = seen_e = True
+            c = z[j + 1]
             if c == "+" or c == "-":
                 j += 1
-                c = at(j + 1)
-            if not "0" <= c <= "9":
-                raise _Malformed
+                c = z[j + 1]
+            if c not in _DIGITS:
+                p.err = j
+                return -1
             j += 1
             continue
         break
     if z[j - 1] < "0":
-        raise _Malformed
-    return JNode(J_REAL if seen_dp else J_INT, z[i:j]), j
+        if z[j - 1] == "." and j - 2 >= i and z[j - 2] in _DIGITS:
+            p.nonstd = j5 = True
+        else:
+            p.err = j
+            return -1
+    return _number_node(p, z, i, j, j5, is_float)
 
 
-def parse(text):
-    """The root JNode of a JSON text, or None if it is malformed."""
+def _number_node(p, z, i, j, j5, is_float):
+    if z[i] == "+":
+        i += 1
+    node = p.node = JNode(J_REAL if is_float else J_INT, z[i:j])
+    node.j5 = j5
+    return j
+
+
+def parse_text(text):
+    """jsonConvertTextToBlob: (root JNode or None, JSON5 seen, error index) of JSON or JSON5
+    text; text after a NUL character is ignored, as SQLite reads a C string."""
     nul = text.find("\x00")
     if nul >= 0:
         text = text[:nul]
+    p = _Parse(text + _PAD)
     try:
-        node, i = _parse_value(text, 0, 0)
-    except (_Malformed, RecursionError):
-        return None
-    if node is None:
-        return None
-    n = len(text)
-    while i < n and text[i] in _WS:
-        i += 1
-    return node if i == n else None
+        i = _tx(p, 0)
+    except RecursionError:
+        return None, p.nonstd, p.err
+    if i <= 0:
+        return None, p.nonstd, p.err
+    z = p.z
+    i = _skip_spaces(z, i)
+    if z[i] != "\x00":
+        i += _ws5(z, i)
+        if z[i] != "\x00":
+            return None, p.nonstd, p.err
+        p.nonstd = True
+    return p.node, p.nonstd, 0
+
+
+def parse(text):
+    """The root JNode of a JSON (or JSON5) text, or None if it is malformed."""
+    return parse_text(text)[0]
 
 
 def _parse_arg(v):
@@ -299,7 +584,7 @@ def render(node, out):
     elif t == J_STRING and node.raw_label:
         out.append(quote_string(node.raw))
     elif t <= J_STRING:
-        out.append(node.raw)
+        out.append(_json5_text(node) if node.j5 else node.raw)
     elif t == J_ARRAY:
         out.append("[")
         first = True
@@ -324,10 +609,94 @@ def render(node, out):
         out.append("}")
 
 
+def _json5_text(node):
+    """jsonTranslateBlobToText for INT5, FLOAT5 and TEXT5: the canonical JSON spelling."""
+    raw = node.raw
+    t = node.type
+    if t == J_INT:
+        # Hex: SQLite prints the unsigned value, or 9.0e999 once it passes 64 bits.
+        sign = "-" if raw[0] == "-" else ""
+        digits = raw[len(sign) + 2:]
+        u = 0
+        for h in digits:
+            if u >> 60:
+                return sign + "9.0e999"
+            u = u * 16 + int(h, 16)
+        return sign + str(u)
+    if t == J_REAL:
+        out = []
+        k = 0
+        if raw[0] == "-":
+            out.append("-")
+            k = 1
+        if raw[k] == ".":
+            out.append("0")
+        n = len(raw)
+        while k < n:
+            c = raw[k]
+            out.append(c)
+            if c == "." and (k + 1 == n or raw[k + 1] not in _DIGITS):
+                out.append("0")
+            k += 1
+        return "".join(out)
+    return '"' + _TEXT5_ESCAPE_RE.sub(_text5_escape, raw[1:-1]) + '"'
+
+
+def _text5_escape(m):
+    """One piece of a JSON5 string that JSON spells differently."""
+    x = m.group()
+    if x == '"':
+        return '\\"'
+    if x[0] != "\\":
+        return quote_string(x)[1:-1]
+    c = x[1]
+    if c == "'":
+        return "'"
+    if c == "v":
+        return "\\u000b"
+    if c == "0":
+        return "\\u0000"
+    if c == "x":
+        return "\\u00" + x[2:]
+    if c in "\r\n\u2028\u2029":
+        # A line continuation: nothing.
+        return ""
+    return x
+
+
 def to_json(node):
     out = []
     render(node, out)
     return "".join(out)
+
+
+def _unescape5(raw):
+    """The text of a JSON5 string literal (TEXT5): JSON's escapes and JSON5's; a NUL stays."""
+    return _UNESCAPE5_RE.sub(_unescape5_one, raw[1:-1])
+
+
+def _unescape5_one(m):
+    x = m.group()
+    c = x[1]
+    if c in "\r\n\u2028\u2029" and m.end() == len(m.string):
+        # jsonUnescapeOneChar: line continuations that end the string leave a NUL.
+        return "\x00"
+    if c == "u":
+        v = int(x[2:6], 16)
+        if len(x) == 12:
+            v = ((v & 0x3FF) << 10) + (int(x[8:], 16) & 0x3FF) + 0x10000
+        return "\ufffd" if 0xD800 <= v <= 0xDFFF else chr(v)
+    if c == "x":
+        return chr(int(x[2:], 16))
+    return _JSON5_ESCAPES.get(c, c)
+
+
+_JSON5_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\x0b", "0": "\x00",
+                  "\n": "", "\r": "", "\u2028": "", "\u2029": ""}
+# In a TEXT5 body: an escape (a surrogate pair whole, CR LF as one), or a character JSON escapes.
+_UNESCAPE5_RE = re.compile(r"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4}"
+                           r"|x[0-9a-fA-F]{2}|\r\n|[\s\S])")
+_TEXT5_ESCAPE_RE = re.compile(r'\\(?:x[0-9a-fA-F]{2}|\r\n|[\s\S])|["\x00-\x1f]')
 
 
 def _unescape(raw):
@@ -373,6 +742,19 @@ def _int_value(raw):
     return atof(raw)[1]
 
 
+def _hex_value(raw):
+    """jsonReturnFromBlob for a hex integer: INTEGER, REAL past 2**63, and "malformed JSON"
+    past 64 bits (sqlite3DecOrHexToI64 gives up there)."""
+    neg = raw[0] == "-"
+    digits = raw[3:] if neg else raw[2:]
+    if len(digits.lstrip("0")) > 16:
+        raise OperationalError("malformed JSON")
+    v = int(digits, 16)
+    if v > MAX_INT64:
+        return -float(v) if neg else float(v)
+    return -v if neg else v
+
+
 def sql_value(node):
     """jsonReturn: the SQL value of a node (arrays and objects as JSON text)."""
     t = node.type
@@ -383,10 +765,12 @@ def sql_value(node):
     if t == J_FALSE:
         return 0
     if t == J_INT:
-        return _int_value(node.raw)
+        return _hex_value(node.raw) if node.j5 else _int_value(node.raw)
     if t == J_REAL:
         return atof(node.raw)[1]
     if t == J_STRING:
+        if node.j5:
+            return _unescape5(node.raw)
         return node.raw if node.raw_label else _unescape(node.raw)
     return _json_result(to_json(node))
 
@@ -532,10 +916,49 @@ def json_(x):
 def json_valid(x):
     if x is None:
         return 0
-    if x.__class__ is bytes and decode_blob(x) is not None:
-        # json_valid(X) accepts RFC 8259 text only; a blob that reads as JSONB is not that (3.45+).
+    return _valid(x, 1)
+
+
+def json_valid2(x, flags):
+    """json_valid(X, FLAGS) (3.45+): 1 RFC 8259 text, 2 JSON5 text, 4 a blob that looks like
+    JSONB, 8 a blob that is strictly JSONB; any of the bits given."""
+    f = int_value(flags)
+    if f < 1 or f > 15:
+        raise OperationalError("FLAGS parameter to json_valid() must be between 1 and 15")
+    if x is None:
+        return None
+    return _valid(x, f)
+
+
+def _valid(x, flags):
+    if x.__class__ is bytes and jsonb.looks_like_jsonb(x):
+        if flags & 4:
+            return 1
+        if flags & 8:
+            return 1 if jsonb.validity_error(x) == 0 else 0
         return 0
-    return 0 if parse(to_text(x)) is None else 1
+    if not flags & 3:
+        return 0
+    node, nonstd, _ = parse_text(to_text(x))
+    return 1 if node is not None and (flags & 2 or not nonstd) else 0
+
+
+def json_error_position(x):
+    """0 for well-formed JSON, JSON5 or JSONB; else the 1-based position of the first error:
+    in characters for text, in bytes for a blob that looks like JSONB."""
+    if x is None:
+        return None
+    if x.__class__ is bytes and jsonb.looks_like_jsonb(x):
+        return jsonb.validity_error(x)
+    # A blob read as text keeps its invalid UTF-8 as surrogate escapes, to count as SQLite does.
+    text = x.decode("utf-8", "surrogateescape") if x.__class__ is bytes else to_text(x)
+    node, _, err = parse_text(text)
+    if node is not None:
+        return 0
+    # SQLite counts the characters before the error byte; bytes of invalid UTF-8 (here
+    # surrogate escapes) that look like continuation bytes do not count.
+    head = text[:err].encode("utf-8", "surrogateescape")
+    return sum(1 for c in head if c & 0xC0 != 0x80) + 1
 
 
 def json_extract(x, *paths):
@@ -790,6 +1213,8 @@ def register_all(reg):
     r = reg.register
     r("json", 1, json_)
     r("json_valid", 1, json_valid)
+    r("json_valid", 2, json_valid2)
+    r("json_error_position", 1, json_error_position)
     r("json_extract", -1, json_extract)
     r("->", 2, json_arrow)
     r("->>", 2, json_arrow2)

@@ -28,13 +28,15 @@ _TEMP_SCHEMA_NAMES = ("sqlite_temp_schema", "sqlite_temp_master")
 
 
 def _attach_fn(conn, file, name, *_):
+    """Re-entrant (OP_Function runs it again after IO); a KEY argument is ignored, as in Turso."""
     if name is None:
         name = ""
-    attach(conn, "" if file is None else str(file), str(name))
+    return attach(conn, "" if file is None else str(file), str(name))
 
 
 def _detach_fn(conn, name):
-    detach(conn, "" if name is None else str(name))
+    """Re-entrant, like _attach_fn."""
+    return detach(conn, "" if name is None else str(name))
 
 
 _ATTACH = FuncDef("sqlite_attach", 2, _attach_fn, deterministic=False, needs_context=True)
@@ -186,13 +188,17 @@ _RETARGET_P3 = frozenset((OP_OpenRead, OP_OpenWrite, OP_Destroy))
 
 
 def _retarget(program, db):
+    """Point the operands naming main (0) at ``db``; those naming temp (the outer connection's,
+    written by DROP TABLE and RENAME of an attached table: translate/trigger.py) stay."""
     for insn in program.insns:
         op = insn.opcode
         if op in _RETARGET_P1:
-            insn.p1 = db
+            if insn.p1 == 0:
+                insn.p1 = db
         elif op in _RETARGET_P3:
-            insn.p3 = db
-        elif op == OP_Clear:
+            if insn.p3 == 0:
+                insn.p3 = db
+        elif op == OP_Clear and insn.p2 == 0:
             insn.p2 = db
     return program
 
@@ -273,19 +279,23 @@ def ddl_elsewhere(stmt, conn, translate_fn):
     DROP naming an unknown database compiles to a no-op when IF EXISTS is given, else fails
     with "no such <kind>: schema.name" as sqlite3 does."""
     db = _ddl_target(stmt, conn)
+    cls = stmt.__class__
     if stmt.__class__ is ast.CreateTrigger and stmt.table_schema is not None and db != TEMP \
             and db_index(conn, stmt.table_schema) != db:
         # sqlite3FixSrcList: only a temp trigger may watch a table of another database.
         raise OperationalError(f"trigger {stmt.name} cannot reference objects in database {stmt.table_schema}")
     if db == 0:
         return None
+    if db is not None and db > TEMP and conn.dbs[TEMP] is not None and (
+            cls is ast.Drop and stmt.kind in ("TABLE", "VIEW")
+            or cls is ast.AlterTable and stmt.action in ("RENAME", "RENAME COLUMN")):
+        # The temp schema's triggers on the table go with it (or follow the new names).
+        translate_fn = functools.partial(translate_fn, outer=conn)
     if stmt.__class__ is ast.CreateTrigger and db == TEMP:
         found = lookup(conn, stmt.table, stmt.table_schema)
-        if found is not None and found[2] > TEMP:
-            # DML on an attached table looks for triggers in that database and main's only.
-            raise OperationalError("temp triggers on tables of attached databases are not supported")
-        if found is not None and found[2] == 0:
-            # A temp trigger on a main table: stored in temp, fired by DML on main (dml_triggers).
+        if found is not None and found[2] != TEMP:
+            # A temp trigger on a main or attached table: stored in temp, fired by DML on that
+            # table (translate/trigger.py dml_triggers).
             translate_fn = functools.partial(translate_fn, outside=found)
     local = copy.copy(stmt)
     local.schema = None
@@ -300,6 +310,8 @@ def ddl_elsewhere(stmt, conn, translate_fn):
         kind = "table" if stmt.__class__ is ast.AlterTable else stmt.kind.lower()
         raise OperationalError(f"no such {kind}: {stmt.schema}.{name}")
     inner = db_of(conn, db)
+    # DROP TABLE's implicit DELETE checks foreign keys when the outer connection enforces them.
+    inner.foreign_keys_pragma = conn.foreign_keys_pragma
     if stmt.__class__ is ast.CreateTable and stmt.select is not None:
         return _create_table_as(local, conn, inner, translate_fn)
     try:
@@ -313,16 +325,12 @@ def ddl_elsewhere(stmt, conn, translate_fn):
 
 
 def dml_is_view(conn, ref):
-    """True when INSERT/UPDATE/DELETE names a view of main (compiled through its INSTEAD OF
-    triggers); a view elsewhere cannot be written."""
+    """True when INSERT/UPDATE/DELETE names a view (compiled through its INSTEAD OF triggers,
+    which live in the view's database or in temp)."""
     if ref.schema is None and not has_aux(conn):
         return ref.name.lower() in conn.schema.views
     found = lookup(conn, ref.name, ref.schema)
-    if found is None or found[0] != "view":
-        return False
-    if found[2] != 0:
-        raise OperationalError(f"cannot modify {ref.name} because it is a view")
-    return True
+    return found is not None and found[0] == "view"
 
 
 def dml_table(conn, ref):

@@ -182,9 +182,6 @@ def usable_indexes(scope, src, terms):
     index only when every conjunct of its WHERE is one of ``terms`` (reading ``src`` only)."""
     from limbodb.translate.select import split_and
     table = src.table
-    if table.without_rowid:
-        # Lookups of WITHOUT ROWID tables use their PRIMARY KEY only (planner._lookup_indexes).
-        return []
     out = []
     own = None
     for idx in table.indexes:

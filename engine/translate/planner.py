@@ -13,14 +13,19 @@ tested at the innermost level it reads, so a path only narrows the rows
 visited. A single-table plan may deliver ORDER BY order (rowid or index
 order, forwards or backwards), so no sorter is needed. Each level adds
 SQLite's EXPLAIN QUERY PLAN line. LEFT JOIN: a match flag per level and a
-NULL row (NullRow) when the right side matched nothing.
+NULL row (NullRow) when the right side matched nothing. A WITHOUT ROWID
+table is its PRIMARY KEY index; its secondary index entries end with the
+PRIMARY KEY columns, so a lookup through one seeks the table by that key
+(NotFound) unless the entry holds every column the query reads.
 Mirrors sqlite src/where.c, wherecode.c and whereexpr.c.
 """
 
 from itertools import permutations
 
 from limbodb.errors import OperationalError
+from limbodb.functions import SCALAR
 from limbodb.parser import ast
+from limbodb.schema import HIDDEN_VIRTUAL
 from limbodb.storage.record import KeyInfo
 from limbodb.translate import index_keys
 from limbodb.translate.expr import (
@@ -29,7 +34,7 @@ from limbodb.translate.expr import (
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_Affinity, OP_Column, OP_Copy, OP_Goto, OP_IdxGE, OP_IdxGT, OP_IdxInsert,
     OP_IdxLE, OP_IdxLT, OP_IdxRowid, OP_IfPos, OP_Integer, OP_IsNull, OP_Last, OP_Le, OP_Lt,
-    OP_MakeRecord, OP_Next, OP_NotExists, OP_Null, OP_NullRow, OP_OpenEphemeral, OP_OpenRead,
+    OP_MakeRecord, OP_Next, OP_NotExists, OP_NotFound, OP_Null, OP_NullRow, OP_OpenEphemeral, OP_OpenRead,
     OP_Prev, OP_Rewind, OP_Rowid, OP_SeekGE, OP_SeekGT, OP_SeekLE, OP_SeekLT, OP_SeekRowid,
     SQLITE_JUMPIFNULL,
 )
@@ -101,8 +106,11 @@ class Plan:
             src = lv.src
             path = lv.path
             if src.table is not None and src.table.without_rowid:
-                pk = next(i for i in src.table.indexes if i.origin == "pk")
-                b.emit(OP_OpenRead, src.cursor, src.table.root, src.table.db, pk.key_info(), 0, src.table.name)
+                # The table B-tree is needed unless a secondary index covers the query.
+                if lv.index_cursor in (None, src.cursor) or not path.covering:
+                    pk = next(i for i in src.table.indexes if i.origin == "pk")
+                    b.emit(OP_OpenRead, src.cursor, src.table.root, src.table.db, pk.key_info(), 0,
+                           src.table.name)
             elif src.table is not None and not (path is not None and path.covering):
                 b.emit(OP_OpenRead, src.cursor, src.table.root, src.table.db, len(src.table.columns), 0,
                        src.table.name)
@@ -212,7 +220,9 @@ class Plan:
                 add(bb, first)
             parent = b.plan_parent
             b.plan_parent = b.add_plan(f"LIST SUBQUERY {b.next_subquery()}", parent)
-            compile_select(b, term.select, Scope([], scope.parent), sink)
+            outer = Scope([], scope.parent)
+            outer.ctes = scope.ctes  # the WITH of this query is visible in the list
+            compile_select(b, term.select, outer, sink)
             b.plan_parent = parent
         b.emit(OP_Rewind, lst, done_l)
         top = b.addr
@@ -274,9 +284,13 @@ class Plan:
         desc = path.desc
         # Ranges are on column nkey; an index column stored DESC swaps their roles.
         lower, upper = path.lower, path.upper
-        if nkey < len(cols) and cols[nkey].desc:
+        col_desc = nkey < len(cols) and cols[nkey].desc
+        if col_desc:
             lower, upper = _swap_bounds(upper), _swap_bounds(lower)
         start, stop = (upper, lower) if desc else (lower, upper)
+        # NULLs sort first in an ASC column: the walk meets them first going forwards over an
+        # ASC column or backwards over a DESC one, and last otherwise.
+        nulls_first = col_desc == desc
         rk = key + nkey
         if start is not None:
             op, e = start
@@ -284,10 +298,10 @@ class Plan:
             b.emit(OP_Affinity, rk, 1, 0, affs[nkey])
             seek = {">": OP_SeekGT, ">=": OP_SeekGE, "<": OP_SeekLT, "<=": OP_SeekLE}[op]
             b.emit(seek, icur, inner_done, key, nkey + 1)
-        elif stop is not None and not desc:
-            # Skip the NULLs that sort first: the range excludes them.
+        elif stop is not None and nulls_first:
+            # Skip the NULLs the walk meets first: the range excludes them.
             b.emit(OP_Null, 0, rk)
-            b.emit(OP_SeekGT, icur, inner_done, key, nkey + 1)
+            b.emit(OP_SeekLT if desc else OP_SeekGT, icur, inner_done, key, nkey + 1)
         elif nkey:
             b.emit(OP_SeekLE if desc else OP_SeekGE, icur, inner_done, key, nkey)
         else:
@@ -299,13 +313,23 @@ class Plan:
             b.emit(OP_Affinity, rk, 1, 0, affs[nkey])
             test = {"<": OP_IdxGE, "<=": OP_IdxGT, ">": OP_IdxLE, ">=": OP_IdxLT}[op]
             b.emit(test, icur, inner_done, key, nkey + 1)
-            if desc and start is None:
-                # Backwards with only an upper limit on the walk: NULLs end it.
+            if start is None and not nulls_first:
+                # Only a limit where the walk ends, and the NULLs come after it: they end it.
                 b.emit(OP_Null, 0, rk)
-                b.emit(OP_IdxLE, icur, inner_done, key, nkey + 1)
+                b.emit(OP_IdxLE if desc else OP_IdxGE, icur, inner_done, key, nkey + 1)
         elif nkey:
             b.emit(OP_IdxLT if desc else OP_IdxGT, icur, inner_done, key, nkey)
-        if not path.covering:
+        if icur != cur and src.table.without_rowid:
+            if not path.covering:
+                from limbodb.translate.without_rowid import index_entry_columns, pk_index
+                # The entry ends with the PRIMARY KEY: seek the table's row by it.
+                entry = index_entry_columns(src.table, idx)
+                pk = [ic.col for ic in pk_index(src.table).columns]
+                keyr = b.alloc_reg(len(pk))
+                for k, c in enumerate(pk):
+                    b.emit(OP_Column, icur, entry.index(c), keyr + k)
+                b.emit(OP_NotFound, cur, next_l, keyr, len(pk))
+        elif not path.covering:
             rid = b.alloc_reg()
             b.emit(OP_IdxRowid, icur, rid)
             b.emit(OP_NotExists, cur, next_l, rid)
@@ -346,6 +370,27 @@ def _term_sources(scope, term, nsrc):
                 if s is r[1]:
                     used.add(i)
     return used
+
+
+def _hoistable(b, scope, term):
+    """True for a term that reads nothing of this query (result aliases included) and calls
+    only deterministic functions: its value is the same for every row."""
+    for n in walk(term):
+        cls = n.__class__
+        if cls in (ast.Subquery, ast.Exists) or (cls is ast.In and n.select is not None):
+            return False
+        if cls is ast.Column:
+            try:
+                r = scope.resolve(n)
+            except OperationalError:
+                return False
+            if r is None or r[0] is scope:
+                return False
+        elif cls is ast.FunctionCall:
+            fd = b.conn.functions.get(n.name, len(n.args or ()))
+            if fd is None or not fd.deterministic or fd.kind != SCALAR:
+                return False
+    return True
 
 
 def _column_of(scope, e, src):
@@ -501,9 +546,7 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
     cover_cols = used_cols.get(id(src)) if used_cols is not None else None
     for idx in _lookup_indexes(src.table) + index_keys.usable_indexes(scope, src, lv.on_terms if lv.left
                                                                       else lv.terms):
-        idx_cols = {ic.col for ic in idx.columns}
-        covering = src.table.without_rowid or cover_cols is not None and all(
-            c == -1 or c == src.rowid_alias or c in idx_cols for c in cover_cols)
+        covering = _covering(src, idx, cover_cols)
         eq = []
         eq_terms = []
         for ic in idx.columns:
@@ -532,7 +575,7 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
                 lower = (rng[0].op, rng[0].expr) if rng[0] is not None else None
                 upper = (rng[1].op, rng[1].expr) if rng[1] is not None else None
         if not eq and lower is None and upper is None:
-            if covering and not src.table.without_rowid:
+            if covering and idx.origin != "pk":
                 p = Path(INDEX, _N, _N * (0.5 + 0.1 * len(idx.columns)))
                 p.index = idx
                 p.covering = True
@@ -571,12 +614,27 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
 
 
 def _lookup_indexes(table):
-    """Indexes a lookup may use: a WITHOUT ROWID table's own key only (its secondary indexes
-    would need a second lookup by key)."""
-    if table.without_rowid:
-        return [i for i in table.indexes if i.origin == "pk"]
+    """Indexes a lookup may use (a WITHOUT ROWID table's PRIMARY KEY is the table itself)."""
     return [i for i in table.indexes
-            if i.root is not None and i.where is None and all(ic.col >= 0 for ic in i.columns)]
+            if (i.root is not None or i.origin == "pk") and i.where is None and all(ic.col >= 0 for ic in i.columns)]
+
+
+def _covering(src, idx, cover_cols):
+    """Does ``idx`` hold every column of ``src`` the query reads (``cover_cols``; None: unknown)?"""
+    table = src.table
+    if table.without_rowid:
+        if idx.origin == "pk":
+            return True
+        if cover_cols is None or any(table.columns[c].hidden == HIDDEN_VIRTUAL for c in cover_cols if c >= 0):
+            # A VIRTUAL column is computed from the table's record (generated.code_column).
+            return False
+        from limbodb.translate.without_rowid import index_entry_columns
+        held = set(index_entry_columns(table, idx))
+        return all(c in held for c in cover_cols)
+    if cover_cols is None:
+        return False
+    idx_cols = {ic.col for ic in idx.columns}
+    return all(c == -1 or c == src.rowid_alias or c in idx_cols for c in cover_cols)
 
 
 def _coll_ok(src, ic, c):
@@ -626,7 +684,12 @@ def plan_loops(b, scope, sources, terms, order, used_cols=None):
         lv.terms = []
     const_terms = [t for t in pool if not _term_sources(scope, t, nsrc)] if nsrc else []
     for t in const_terms:
-        ordered[0].terms.append(t)
+        # SQLite tests a deterministic term that reads no table once, before the loops
+        # (sqlite3WhereBegin), so its errors happen even when a table is empty.
+        if _hoistable(b, scope, t):
+            pre.append(t)
+        else:
+            ordered[0].terms.append(t)
     for t, used in term_src:
         ordered[max(pos[i] for i in used)].terms.append(t)
     avail = set()
@@ -703,9 +766,7 @@ def _order_by_path(scope, lv, order, used_cols):
                 p.index = idx
                 p.desc = rel
                 cover = used_cols.get(id(src)) if used_cols is not None else None
-                idx_cols = {ic.col for ic in idx.columns}
-                p.covering = src.table.without_rowid or cover is not None and all(
-                    c == -1 or c == src.rowid_alias or c in idx_cols for c in cover)
+                p.covering = _covering(src, idx, cover)
                 lv.path = p
                 return True
         return False
@@ -718,17 +779,19 @@ def _order_by_path(scope, lv, order, used_cols):
 
 
 def _index_gives(idx, k, cols):
-    """None if index columns k.. (then the rowid) cannot give the ORDER BY ``cols``;
-    else whether the index must be walked backwards to give them."""
+    """None if index columns k.. (then the rowid, or a WITHOUT ROWID table's PRIMARY KEY
+    columns) cannot give the ORDER BY ``cols``; else whether the index must be walked
+    backwards to give them."""
     rel = None
+    key = idx.columns if idx.pk_tail is None else idx.columns + idx.pk_tail
     for j, (c, coll, d) in enumerate(cols):
-        if k + j >= len(idx.columns):
+        if k + j >= len(key):
             # Past the key only the rowid follows, ascending among equal keys.
-            if c != -1 or j != len(cols) - 1:
+            if idx.pk_tail is not None or c != -1 or j != len(cols) - 1:
                 return None
             this = d
         else:
-            ic = idx.columns[k + j]
+            ic = key[k + j]
             if ic.col != c or ic.col < 0 or (ic.collation or "BINARY").upper() != coll:
                 return None
             this = d != ic.desc
@@ -750,14 +813,17 @@ def _finish_level(b, lv):
     name = src.name
     kind = path.kind
     wr = src.table.without_rowid
+    pk_path = wr and kind in (INDEX, INDEX_IN) and path.index.origin == "pk"
     if kind in (INDEX, INDEX_IN):
-        if wr:
+        if pk_path:
             lv.index_cursor = src.cursor
         else:
             lv.index_cursor = b.alloc_cursor()
             if path.covering:
+                from limbodb.translate.without_rowid import index_entry_columns
                 src.index_cursor = lv.index_cursor
-                src.index_map = {ic.col: k for k, ic in enumerate(path.index.columns)}
+                cols = index_entry_columns(src.table, path.index) if wr else [ic.col for ic in path.index.columns]
+                src.index_map = {c: k for k, c in enumerate(cols)}
     if kind in (ROWID_IN, INDEX_IN):
         lv.list_cursor = b.alloc_cursor()
     if kind == ROWID_EQ or kind == ROWID_IN:
@@ -774,7 +840,7 @@ def _finish_level(b, lv):
         for bnd in (path.lower, path.upper):
             if bnd is not None:
                 parts.append(f"{names[k]}{bnd[0][0]}?")
-        if wr:
+        if pk_path:
             detail = f"SEARCH {name} USING PRIMARY KEY ({' AND '.join(parts)})" if parts else f"SCAN {name}"
         elif parts:
             detail = f"SEARCH {name} USING {how} {idx.name} ({' AND '.join(parts)})"

@@ -10,8 +10,8 @@ PRIMARY KEY columns are NOT NULL. A conflict on a secondary UNIQUE index
 finds the other row by the key its entry ends with (REPLACE, upsert); the
 constraints ON CONFLICT clauses name are checked first. Expression and
 partial secondary indexes are kept as index_keys.py describes. The planner
-looks rows up by a key prefix only (secondary indexes of these tables are
-maintained, not used for lookups). Mirrors sqlite src/insert.c, src/upsert.c
+looks rows up by a key prefix, or through a secondary index whose entry gives
+the key to seek (or every column read: a covering index). Mirrors sqlite src/insert.c, src/upsert.c
 and src/delete.c for HasRowid(pTab)==0.
 """
 
@@ -200,7 +200,11 @@ class WrWriter:
         elif act == OE_IGNORE:
             b.emit(OP_Goto, 0, skip_row)
         elif act == OE_REPLACE:
-            self.delete_current(count=False)
+            if self.delete_current(count=False, replace=True):
+                # DELETE triggers ran (and may have kept the row): check again, with ABORT.
+                b.emit(OP_NotFound, self.cursor, ok, key, self.npk)
+                names = ", ".join(f"{t.name}.{t.columns[c].name}" for c in pk_cols)
+                b.emit(OP_Halt, SQLITE_CONSTRAINT_PRIMARYKEY, OE_ABORT, 0, f"UNIQUE constraint failed: {names}")
         else:
             names = ", ".join(f"{t.name}.{t.columns[c].name}" for c in pk_cols)
             b.emit(OP_Halt, SQLITE_CONSTRAINT_PRIMARYKEY, act, 0, f"UNIQUE constraint failed: {names}")
@@ -225,7 +229,9 @@ class WrWriter:
             b.emit(OP_Goto, 0, skip_row)
         elif act == OE_REPLACE:
             self._seek_entry_row(idx, c, ok)
-            self.delete_current(count=False)
+            if self.delete_current(count=False, replace=True):
+                b.emit(OP_NoConflict, c, ok, ukey, len(cols))
+                b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, OE_ABORT, 0, unique_failed_message(self.table, idx))
         else:
             b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, act, 0, unique_failed_message(self.table, idx))
         b.resolve(ok)
@@ -293,11 +299,22 @@ class WrWriter:
         if self.source.generated:
             generated.compute(b, self.source, first, only_virtual=True)
 
-    def delete_current(self, count):
-        """Delete the row the table cursor is on, with its secondary index entries."""
+    def delete_current(self, count, replace=False):
+        """Delete the row the table cursor is on, with its secondary index entries. A row
+        REPLACE deletes fires the DELETE triggers when recursive_triggers is on; True when
+        it does (the caller checks the constraint again)."""
+        from limbodb.translate.trigger import dml_triggers
         b = self.b
         old = b.alloc_reg(len(self.table.columns))
         self.read_row(old)
+        fire = None
+        if replace and getattr(b.conn, "recursive_triggers_pragma", 0):
+            fire = dml_triggers(b.conn, self.table.name, "DELETE", or_conflict="REPLACE", db=self.table.db)
+        gone = b.new_label()
+        if fire is not None and fire.before:
+            # The triggers may change or delete the row: find it again and reload it.
+            fire.wr_before_delete(b, self, old, gone)
+            self.read_row(old)
         for idx, c in self.secondary:
             skip = b.new_label()
             skip_unless_indexed(b, self.source, idx, old, None, skip)
@@ -305,6 +322,10 @@ class WrWriter:
             b.emit(OP_IdxDelete, c, key, len(index_entry_columns(self.table, idx)))
             b.resolve(skip)
         b.emit(OP_Delete, self.cursor, 0, 0, self.table.name, OPFLAG_NCHANGE if count else 0)
+        if fire is not None:
+            fire.fire(b, fire.after, None, None, old, None, gone)
+        b.resolve(gone)
+        return fire is not None
 
     def seek_key(self, key_first, missing):
         """Position the table cursor on the row whose key is in ``key_first..``; else jump."""

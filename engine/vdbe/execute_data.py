@@ -9,10 +9,11 @@ P4 the collation name. Mirrors the matching cases of sqlite src/vdbe.c.
 """
 
 from limbodb.errors import InterfaceError, SQLITE_RANGE
+from limbodb.io.completion import IO as IOM
 from limbodb.storage.record import compare_values, encode_record, real_storage_value
 from limbodb.vdbe import value as V
 from limbodb.vdbe.insn import MAKERECORD_UNPACKED, SQLITE_AFF_MASK, SQLITE_JUMPIFNULL, SQLITE_NULLEQ
-from limbodb.vdbe.program import EXIT_ROW
+from limbodb.vdbe.program import EXIT_IO, EXIT_ROW
 
 
 def _const(vm, insn, pc, value):
@@ -219,13 +220,26 @@ def op_affinity(vm, insn, pc):
     regs = vm.regs
     nxt = pc + 1
     apply = V.apply_affinity
-    pairs = [(p1 + i, ord(ch)) for i, ch in enumerate(insn.p4[:p2])]
+    # Per register: (register, affinity, an int keeps it, a str keeps it). Most values
+    # already have their column's type, and skipping apply_affinity for them saves a
+    # call per column of every row written.
+    quads = [(p1 + i, a, a in _INT_KEEPS, a in _STR_KEEPS)
+             for i, a in enumerate(ord(ch) for ch in insn.p4[:p2])]
 
     def run():
-        for r, a in pairs:
-            regs[r] = apply(regs[r], a)
+        for r, a, int_keeps, str_keeps in quads:
+            v = regs[r]
+            c = v.__class__
+            if (c is int and int_keeps) or (c is str and str_keeps) or v is None:
+                continue
+            regs[r] = apply(v, a)
         return nxt
     return run
+
+
+# Affinities under which apply_affinity returns an int, or a str, unchanged.
+_INT_KEEPS = frozenset((V.AFF_NONE, V.AFF_BLOB, V.AFF_NUMERIC, V.AFF_INTEGER))
+_STR_KEEPS = frozenset((V.AFF_NONE, V.AFF_BLOB, V.AFF_TEXT))
 
 
 def op_realaffinity(vm, insn, pc):
@@ -581,7 +595,9 @@ def op_function(vm, insn, pc):
     """Opcode: Function P1 P2 P3 P4 P5
 
     Register P3 = scalar function P4 (a FuncDef) of the P5 arguments from
-    register P2. Functions that need the connection get it first.
+    register P2. Functions that need the connection get it first; such a
+    function may be re-entrant (ATTACH opening its file): on IO the
+    instruction waits and runs again with the same arguments.
     """
     p2, p3, fd, n = insn.p2, insn.p3, insn.p4, insn.p5
     regs = vm.regs
@@ -592,7 +608,12 @@ def op_function(vm, insn, pc):
         conn = vm.conn
 
         def run_ctx():
-            regs[p3] = fn(conn, *regs[p2:end])
+            r = fn(conn, *regs[p2:end])
+            if r.__class__ is IOM:
+                vm.completion = r.completion
+                vm.pc = pc
+                return EXIT_IO
+            regs[p3] = r
             return nxt
         return run_ctx
     if n == 1:

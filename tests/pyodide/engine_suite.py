@@ -1,8 +1,9 @@
 """Which of the engine's pytest modules run inside Pyodide, which tests cannot, and the in-Pyodide runner.
 
-Imported twice: on the host by test_engine_suite_in_pyodide.py (for SUITE and
-EXCLUDED), and inside Pyodide by engine_suite.mjs, which calls ``main``. So it
-imports only the standard library at the top; pytest is imported in ``main``.
+Imported twice: on the host by test_engine_suite_in_pyodide.py (for SUITE,
+EXCLUDED and ``modules``), and inside Pyodide by that module's
+``run_in_pyodide`` function, which calls ``main``. So it imports only the
+standard library at the top; pytest is imported in ``main``.
 
 Every test that does not run in Pyodide is listed in EXCLUDED with its reason:
 a whole module (it cannot even be imported there) or a node id prefix (one
@@ -10,14 +11,16 @@ test and all its parametrizations). An entry that matches nothing fails the
 host test, so the list cannot go stale silently.
 """
 
-import json
+import contextlib
+import io
 import os
 import sys
+from pathlib import Path
 
-# Folders, relative to the repository, whose test_*.py modules run in Pyodide. Left out: tests/fault
-# (its harness bounds each case with signal.alarm, which Pyodide lacks), tests/unit/aio (asyncio's
-# run_until_complete in Pyodide needs JavaScript Promise Integration, which Node 20 lacks) and
-# tests/unit/bench (it runs the benchmark scripts as processes).
+# Folders, relative to the repository, whose test_*.py modules run in Pyodide, and single modules.
+# Left out: tests/fault (its harness bounds each case with signal.alarm, which Pyodide lacks),
+# tests/unit/aio (asyncio's run_until_complete in Pyodide needs JavaScript Promise Integration,
+# which Node 20 lacks) and tests/unit/bench (it runs the benchmark scripts as processes).
 SUITE = (
     "tests/unit/io",
     "tests/unit/storage",
@@ -32,6 +35,9 @@ SUITE = (
     "tests/sim",
     "tests/differential",
     "tests/unit/cli",
+    # The Python half of the JS binding, which runs in Pyodide in the npm package.
+    "tests/pyodide/test_bridge.py",
+    "tests/pyodide/test_bridge_turso.py",
 )
 
 _NO_LIMIT = ("the oracle differs: Pyodide's SQLite is built without SQLITE_ENABLE_UPDATE_DELETE_LIMIT "
@@ -83,13 +89,18 @@ EXCLUDED = {
         "the oracle differs: Pyodide's SQLite is built without SQLITE_SOUNDEX (no such function: soundex)",
     "tests/compat/test_turso_cdc.py":
         "pyturso (the oracle here) is a native extension that Pyodide cannot load: every test is skipped",
+    "tests/compat/test_turso_attach_encryption.py":
+        "pyturso (the oracle here) is a native extension that Pyodide cannot load: every test is skipped",
+    "tests/unit/functions/test_json5_vs_apsw.py":
+        "apsw (the oracle here) is a native extension that Pyodide cannot load: every test is skipped",
     "tests/compat/test_turso_cdc_triggers.py":
         "pyturso (the oracle here) is a native extension that Pyodide cannot load: every test is skipped",
+    "tests/compat/test_turso_mvcc.py":
+        "pyturso (the oracle here) is a native extension that Pyodide cannot load, and one test kills "
+        "a pyturso process: " + _NO_PROCESSES,
     "tests/unit/translate/test_trigger_gaps_vs_sqlite.py::test_returning_on_view_matches_sqlite":
         "the oracle differs: SQLite 3.39.0 (Pyodide's) rejects rowid in RETURNING on a view "
         "('no such column: rowid'), 3.40.1 (the host's) returns -1 or the rowid",
-    "tests/unit/functions/test_jsonb_vs_apsw.py":
-        "apsw (the oracle here) is a native extension that Pyodide cannot load: every test is skipped",
     "tests/unit/translate/test_triggers_vs_sqlite.py::test_trigger_script_matches_sqlite[view-rowids]":
         "the oracle differs: SQLite 3.39.0 (Pyodide's) rejects new.rowid in an INSTEAD OF trigger on a view "
         "('no such column: new.rowid'), 3.40.1 (the host's) accepts it",
@@ -100,6 +111,10 @@ EXCLUDED = {
     "tests/compat/test_sqlite3_patterns.py::test_module_globals[sqlite3]":
         "the oracle differs: Pyodide's SQLite is built single-threaded (sqlite3.threadsafety == 0)",
     "tests/unit/translate/test_update_from_limit_vs_sqlite.py": _NO_LIMIT,
+    "tests/differential/test_like_blobs.py::test_random_like_and_glob_on_blobs_match_turso":
+        "pyturso (the oracle here) is a native extension that Pyodide cannot load",
+    "tests/unit/translate/test_outer_aggregates_anywhere_vs_sqlite.py::test_same_as_current_sqlite":
+        "apsw (the oracle here: sqlite3 3.40 rejects these forms) is a native extension that Pyodide cannot load",
     "tests/unit/translate/test_without_rowid_more_vs_sqlite.py::test_update_from_and_order_by_limit": _NO_LIMIT,
     "tests/sql/test_sqltest.py::test_sqltest_case[tvf_update_from.sqltest::update-and-delete-with-order-by-and-limit[:memory:]]":
         _NO_LIMIT,
@@ -111,7 +126,11 @@ EXCLUDED = {
     "tests/sim/test_crash_journal.py": "its one test makes the hot journal with a killed sqlite3 process: " + _NO_PROCESSES,
 }
 
-REPORT_PREFIX = "ENGINE_SUITE_REPORT "
+
+def modules(root):
+    """The test modules SUITE names, under the repository at ``root``."""
+    paths = (Path(root, d) for d in SUITE)
+    return sorted(q for p in paths for q in ([p] if p.suffix == ".py" else p.rglob("test_*.py")))
 
 
 def _is_module(key):
@@ -157,24 +176,31 @@ class _Recorder:
             self.outcomes.setdefault(report.nodeid, report.outcome)
 
 
-def main(root, extra_args):
-    """Runs SUITE under pytest in this interpreter and prints the report as one JSON line."""
+def main(root):
+    """Runs SUITE under pytest in this interpreter; returns the report, pytest's output in "log"."""
+    import site
     import sqlite3
 
+    import limbodb
     import pytest
 
-    # The repository is the host's, mounted: nothing may be written into it.
+    # The repository is the host's, mounted: nothing may be written into it, and relative
+    # paths (hypothesis' example database) land in Pyodide's in-memory /tmp instead.
     sys.dont_write_bytecode = True
+    os.chdir("/tmp")
     recorder = _Recorder(root)
     # Hypothesis runs derandomized (tests/conftest.py), but Pyodide's hypothesis is an older release
     # than the host's, so it draws other examples: a failure here may be a bug CPython's run misses.
-    args = ["-q", "-p", "no:cacheprovider", "--rootdir", root, *extra_args]
+    args = ["-q", "-p", "no:cacheprovider", "--color=no", "--rootdir", root]
     args += [os.path.join(root, d) for d in SUITE]
-    exit_code = pytest.main(args, plugins=[recorder])
-    print(REPORT_PREFIX + json.dumps({
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        exit_code = pytest.main(args, plugins=[recorder])
+    return {
         "exit_code": int(exit_code), "python": sys.version.split()[0], "platform": sys.platform,
-        "sqlite_version": sqlite3.sqlite_version,
+        "sqlite_version": sqlite3.sqlite_version, "limbodb_file": limbodb.__file__,
+        "site_packages": site.getsitepackages()[0],
         "outcomes": recorder.outcomes, "collect_errors": recorder.collect_errors,
-        "failures": recorder.failures,
-        "matched_exclusions": sorted(recorder.matched),
-    }))
+        "failures": recorder.failures, "matched_exclusions": sorted(recorder.matched),
+        "log": log.getvalue(),
+    }

@@ -48,8 +48,10 @@ json_values = st.recursive(
 json_texts = st.one_of(
     json_values.map(pyjson.dumps),
     json_values.map(lambda v: pyjson.dumps(v, indent=1, ensure_ascii=False)),
-    st.sampled_from(['{"a":1,"a":2}', '[1,]', '{"a":1,}', '01', '-0', '1.', '.5', '1e5', '1E+2', '-1.5e-3', 'tru',
-                     'true1', '"\\u0041\\ud83d\\ude00"', '"\\x"', '"a\\u0000b"', ' [ ] ', '{}', '', 'null', '"\t"',
+    # RFC 8259 texts and texts no SQLite reads; JSON5 (3.42+, which 3.40 rejects) is tested
+    # against apsw in test_json5_vs_apsw.py.
+    st.sampled_from(['{"a":1,"a":2}', '[1,,]', '{"a":1,,}', '01', '-0', '1..', '..5', '1e5', '1E+2', '-1.5e-3', 'tru',
+                     'true1', '"\\u0041\\ud83d\\ude00"', '"\\x"', '"a\\u0000b"', ' [ ] ', '{}', '', 'null', '"\x00"',
                      '[1,2,[3,{"x":[4]}]]', '{"a b":{"c":[1,{"d":null}]}}', '99999999999999999999',
                      '9223372036854775807', '-9223372036854775809', '"\\"\\\\\\/\\b\\f\\n\\r\\t"', '1 2']),
 )

@@ -2,7 +2,7 @@
 
 Blobs are compared byte for byte (hex), so header sizes and element types
 (TEXT, TEXTJ, TEXTRAW, INT, FLOAT) must match SQLite's. Inputs are RFC 8259
-JSON only: limbodb reads JSON like SQLite 3.40 and does not accept JSON5.
+JSON here; JSON5 input (INT5, FLOAT5, TEXT5) is in test_json5_vs_apsw.py.
 """
 
 import pytest
