@@ -71,8 +71,9 @@ def _edit(sql, toks, new, always_quote):
 
 # ---------------------------------------------------------------- token scans
 
-def _table_refs(toks, lname):
-    """Tokens of ``toks`` naming table ``lname``: table positions and qualifiers of ``t.c``."""
+def _table_refs(toks, lname, schemas=("main", "temp")):
+    """Tokens of ``toks`` naming table ``lname``: table positions, qualifiers of ``t.c``, and
+    names qualified by one of ``schemas``."""
     found = []
     clause = [None]
     for i, tok in enumerate(toks):
@@ -94,7 +95,7 @@ def _table_refs(toks, lname):
                 (prev == TK_COMMA and clause[-1] == TK_FROM) or \
                 (nxt == TK_DOT and prev != TK_DOT) or \
                 (prev == TK_DOT and i >= 2 and toks[i - 2][1].__class__ is str
-                 and toks[i - 2][1].lower() in ("main", "temp")):
+                 and toks[i - 2][1].lower() in schemas):
             found.append(tok)
     return found
 
@@ -220,11 +221,15 @@ def _column_def_starts(toks):
 
 # ---------------------------------------------------------------- entry point
 
-def translate_alter_table(stmt, conn):
+def translate_alter_table(stmt, conn, outer=None):
+    """``outer``: the connection whose temp database may name the table, when ``conn`` is an
+    attached database's own (translate/attach.py ddl_elsewhere)."""
     from limbodb.translate.attach import ddl_elsewhere
     prog = ddl_elsewhere(stmt, conn, translate_alter_table)
     if prog is not None:
         return prog
+    if outer is None and conn.db_index == 0:
+        outer = conn
     s = conn.schema
     name = stmt.table
     lname = name.lower()
@@ -243,9 +248,9 @@ def translate_alter_table(stmt, conn):
         raise OperationalError(f"table {table.name} may not be altered")
     action = stmt.action
     if action == "RENAME":
-        return _rename_table(stmt, conn, table)
+        return _rename_table(stmt, conn, table, outer)
     if action == "RENAME COLUMN":
-        return _rename_column(stmt, conn, table)
+        return _rename_column(stmt, conn, table, outer)
     if action == "ADD COLUMN":
         return _add_column(stmt, conn, table)
     return _drop_column(stmt, conn, table)
@@ -301,7 +306,36 @@ def _rewrite_rows(b, cur, edits, before_write=None):
 
 # ---------------------------------------------------------------- RENAME TO
 
-def _rename_table(stmt, conn, table):
+def _temp_rename_edits(outer, db, old, new):
+    """RENAME of table ``old`` of database ``db`` (main or attached): temp's triggers and views
+    naming it, rewritten (sqlite3AlterRenameTable's UPDATE of sqlite_temp_schema). A name
+    counts when qualified by ``db``'s name, or unqualified where it resolves to ``db``."""
+    from limbodb.attach import TEMP
+    from limbodb.translate.trigger import _first_holder, _temp_triggers_on
+    ts = outer.dbs[TEMP].schema
+    lold = old.lower()
+    schema_name = outer.dbs[db].db_name.lower()
+    bare_here = lold not in ts.tables and lold not in ts.views and _first_holder(outer, lold) == db
+    on_table = {t.name.lower() for t in _temp_triggers_on(outer, lold, db)}
+    edits = {}
+    for kind, name, tbl, sql in _schema_objects(ts):
+        if kind != "view" and kind != "trigger":
+            continue
+        toks = tokenize(sql)
+        at = {tok[2]: i for i, tok in enumerate(toks)}
+        refs = []
+        for tok in _table_refs(toks, lold, (schema_name,)):
+            i = at[tok[2]]
+            qualified = i >= 2 and toks[i - 1][0] == TK_DOT
+            if (toks[i - 2][1].lower() == schema_name) if qualified else bare_here:
+                refs.append(tok)
+        own = name.lower() in on_table and kind == "trigger"
+        if refs or own:
+            edits[name.lower()] = (name, new if own else tbl, _edit(sql, refs, new, True) if refs else sql)
+    return edits
+
+
+def _rename_table(stmt, conn, table, outer=None):
     s = conn.schema
     new = stmt.new_name
     lnew = new.lower()
@@ -334,6 +368,12 @@ def _rename_table(stmt, conn, table):
             edits[idx.name.lower()] = ("sqlite_autoindex_" + new + suffix, new, None)
     b, cur = _ddl_builder(conn)
     _rewrite_rows(b, cur, edits)
+    if outer is not None and outer.dbs[1] is not None:
+        temp_edits = _temp_rename_edits(outer, conn.db_index, old, new)
+        if temp_edits:
+            from limbodb.translate.trigger import finish_temp_schema, open_temp_schema
+            _rewrite_rows(b, open_temp_schema(b, outer), temp_edits)
+            finish_temp_schema(b, outer)
     seq = s.tables.get("sqlite_sequence")
     if seq is not None:
         seq_cur = b.alloc_cursor()
@@ -423,7 +463,25 @@ def _parent_key_refs(toks, ltab, lcol):
     return found
 
 
-def _rename_column(stmt, conn, table):
+def _temp_column_edits(outer, db, table, lcol, new, quote):
+    """RENAME COLUMN of ``table`` in database ``db`` (main or attached): temp's triggers on the
+    table, and temp triggers and views reading it where temp has no table of that name."""
+    from limbodb.attach import TEMP
+    from limbodb.translate.trigger import _temp_triggers_on
+    ts = outer.dbs[TEMP].schema
+    ltab = table.name.lower()
+    on_table = {t.name.lower() for t in _temp_triggers_on(outer, ltab, db)}
+    shadowed = ltab in ts.tables or ltab in ts.views
+    edits = {}
+    for lname, (kind, name, sql, refs) in _column_edits(ts, table, lcol).items():
+        if kind == "trigger" and lname in on_table or kind in ("trigger", "view") and not shadowed and \
+                (kind == "view" or ts.triggers[lname].table.lower() != ltab):
+            tbl = name if kind == "view" else ts.triggers[lname].table
+            edits[lname] = (name, tbl, _edit(sql, [r[0] for r in refs], new, quote))
+    return edits
+
+
+def _rename_column(stmt, conn, table, outer=None):
     s = conn.schema
     i = table.column_index(stmt.column)
     if i < 0:
@@ -439,6 +497,12 @@ def _rename_column(stmt, conn, table):
         edits[lname] = (name, tbl, new_sql)
     b, cur = _ddl_builder(conn)
     _rewrite_rows(b, cur, edits)
+    if outer is not None and outer.dbs[1] is not None:
+        temp_edits = _temp_column_edits(outer, conn.db_index, table, table.columns[i].name.lower(), new, quote)
+        if temp_edits:
+            from limbodb.translate.trigger import finish_temp_schema, open_temp_schema
+            _rewrite_rows(b, open_temp_schema(b, outer), temp_edits)
+            finish_temp_schema(b, outer)
     return _finish_ddl(b, conn)
 
 

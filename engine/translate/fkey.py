@@ -9,7 +9,10 @@ what ON DELETE/UPDATE does). The runtime lives in vdbe/execute_fkey.py; the
 statement ends with OP_FkCheck (ProgramBuilder.fk_check). Resolving a parent key
 with no PRIMARY KEY or UNIQUE index on exactly its columns raises SQLite's
 "foreign key mismatch" when such a statement is prepared. Also PRAGMA
-foreign_key_list and foreign_key_check. Mirrors sqlite src/fkey.c.
+foreign_key_list and foreign_key_check. A foreign key never crosses databases:
+the parent table, and the tables referencing a table, are looked up in the
+child's (or parent's) own database (main, temp or attached), as sqlite3FkLocateIndex
+does with the child's schema name. Mirrors sqlite src/fkey.c.
 """
 
 from limbodb.errors import NotSupportedError, OperationalError
@@ -18,9 +21,9 @@ from limbodb.translate.expr import Scope, code_expr, emit_constant
 # FK_INSERT/FK_DELETE/FK_UPDATE are imported for the DML translators (fkey.FK_INSERT, ...).
 from limbodb.vdbe.execute_fkey import (
     ACT_CASCADE, ACT_NONE, ACT_RESTRICT, ACT_SET_DEFAULT, ACT_SET_NULL, FK_CHECK, FK_DELETE, FK_DROP,
-    FK_INSERT, FK_UPDATE,
+    FK_INSERT, FK_UPDATE, frame_program,
 )
-from limbodb.vdbe.insn import OP_FkRow, OP_ResultRow
+from limbodb.vdbe.insn import OP_FkRow, OP_ResultRow, OP_Transaction, Insn
 
 _ACTIONS = {None: ACT_NONE, "NO ACTION": ACT_NONE, "RESTRICT": ACT_RESTRICT, "SET NULL": ACT_SET_NULL,
             "SET DEFAULT": ACT_SET_DEFAULT, "CASCADE": ACT_CASCADE}
@@ -61,21 +64,23 @@ class ParentRef:
     __slots__ = ("child", "child_cols", "key", "deferred", "on_delete", "on_update", "sql_delete",
                  "sql_update", "defaults", "child_index")
 
-    def __init__(self, child, child_cols, key, fk):
+    def __init__(self, child, child_cols, key, fk, schema_name=None):
         self.child = child
         self.child_cols = child_cols
         self.key = key
         self.deferred = bool(fk.deferred)
         self.on_delete = _ACTIONS[fk.on_delete]
         self.on_update = _ACTIONS[fk.on_update]
-        self.sql_delete = _action_sql(child, child_cols, self.on_delete, False)
-        self.sql_update = _action_sql(child, child_cols, self.on_update, True)
+        self.sql_delete = _action_sql(child, child_cols, self.on_delete, False, schema_name)
+        self.sql_update = _action_sql(child, child_cols, self.on_update, True, schema_name)
         self.defaults = None
         self.child_index = _child_index(child, child_cols, key)
 
 
 class FkPlan:
-    """What OP_FkRow checks for one table: its foreign keys and those referencing it."""
+    """What OP_FkRow checks for one table: its foreign keys and those referencing it.
+
+    Every table involved lives in database ``table.db``, whose pager OP_FkRow reads."""
 
     __slots__ = ("table", "children", "parents", "ncols")
 
@@ -84,6 +89,12 @@ class FkPlan:
         self.children = children
         self.parents = parents
         self.ncols = len(table.columns)
+
+
+def home(conn, db):
+    """The connection holding database ``db``: ``conn`` itself when it is that database (a
+    statement compiled against an attached database's own connection), else ``conn.dbs[db]``."""
+    return conn if db == conn.db_index else conn.dbs[db]
 
 
 def _coll(name):
@@ -108,11 +119,16 @@ def _quote(name):
     return '"' + name.replace('"', '""') + '"'
 
 
-def _action_sql(child, cols, action, update):
-    """The statement an action runs on the child rows matching parameters ?1..?n (old key)."""
+def _action_sql(child, cols, action, update, schema_name):
+    """The statement an action runs on the child rows matching parameters ?1..?n (old key).
+
+    ``schema_name`` qualifies a child outside main (the action compiles against the outer
+    connection, where an unqualified name would resolve in the search order)."""
     n = len(cols)
     where = " AND ".join(f"{_quote(child.columns[c].name)} = ?{k + 1}" for k, c in enumerate(cols))
     table = _quote(child.name)
+    if schema_name is not None:
+        table = _quote(schema_name) + "." + table
     if action == ACT_CASCADE and not update:
         return f"DELETE FROM {table} WHERE {where}"
     if action == ACT_CASCADE:
@@ -137,7 +153,7 @@ def _defaults_program(conn, child, cols):
         else:
             code_expr(b, Scope([]), default, first + k)
     b.emit(OP_ResultRow, first, len(cols))
-    return b.finish(readonly=True)
+    return frame_program(b.finish(readonly=True))
 
 
 def mismatch(child, parent_name):
@@ -145,8 +161,9 @@ def mismatch(child, parent_name):
 
 
 def parent_key(conn, child, fk, ncols):
-    """The ParentKey of foreign key ``fk`` of ``child``; None if the parent table does not exist."""
-    parent = conn.schema.tables.get(fk.table.lower())
+    """The ParentKey of foreign key ``fk`` of ``child``; None if the parent table does not exist
+    in the child's database."""
+    parent = home(conn, child.db).schema.tables.get(fk.table.lower())
     if parent is None:
         return None
     if fk.columns:
@@ -191,24 +208,27 @@ def fk_plan(conn, table):
     if not conn.foreign_keys_pragma:
         return None
     lenient = conn.fk_lenient
+    db = home(conn, table.db)
     children = []
     for cols, fk in table.foreign_keys:
         key = _lenient_key(conn, table, fk, len(cols)) if lenient else parent_key(conn, table, fk, len(cols))
         if key is None:
             if lenient:
                 continue
-            raise OperationalError(f"no such table: main.{fk.table}")
+            raise OperationalError(f"no such table: {db.db_name}.{fk.table}")
         children.append(ChildFk(cols, key, bool(fk.deferred)))
     parents = []
     name = table.name.lower()
-    for other in conn.schema.tables.values():
+    # The action statements compile against the outer connection: name the child's database.
+    qualifier = home(conn, table.db).db_name if table.db else None
+    for other in db.schema.tables.values():
         for cols, fk in other.foreign_keys:
             if fk.table.lower() != name:
                 continue
             key = _lenient_key(conn, other, fk, len(cols)) if lenient else parent_key(conn, other, fk, len(cols))
             if key is None:
                 continue
-            ref = ParentRef(other, cols, key, fk)
+            ref = ParentRef(other, cols, key, fk, qualifier)
             if ACT_SET_DEFAULT in (ref.on_delete, ref.on_update):
                 ref.defaults = _defaults_program(conn, other, cols)
             parents.append(ref)
@@ -254,6 +274,11 @@ def emit_drop(b, conn, table):
     finally:
         conn.fk_lenient = False
         schema.triggers = triggers
+    if conn.db_index:
+        # Compiled against an attached (or temp) database's own connection; runs in the outer one.
+        from limbodb.translate.attach import _retarget
+        _retarget(program, conn.db_index)
+    frame_program(program)
     b.fk_check = True
     b.emit(OP_FkRow, FK_DROP, 0, 0, (program, 0))
 
@@ -265,9 +290,28 @@ def referenced(conn, table):
 
 # ---------------------------------------------------------------- pragmas
 
-def foreign_key_list(conn, name):
-    """PRAGMA foreign_key_list(T) rows: id, seq, table, from, to, on_update, on_delete, match."""
-    table = conn.schema.tables.get((name or "").lower())
+def _pragma_table(conn, name, dbi, missing_ok):
+    """The table a foreign key pragma names: in database ``dbi``, or (None) in the search order.
+
+    None when there is none and ``missing_ok``; else sqlite3's "no such table" error."""
+    from limbodb.translate.attach import find_table, lookup
+    if dbi is None:
+        found = lookup(conn, name)
+        if found is not None and found[0] == "table":
+            return found[1]
+        if missing_ok:
+            return None
+        return find_table(conn, name)
+    table = home(conn, dbi).schema.tables.get(name.lower())
+    if table is None and not missing_ok:
+        raise OperationalError(f"no such table: {home(conn, dbi).db_name}.{name}")
+    return table
+
+
+def foreign_key_list(conn, name, dbi=None):
+    """PRAGMA [schema.]foreign_key_list(T) rows: id, seq, table, from, to, on_update, on_delete,
+    match."""
+    table = _pragma_table(conn, name, dbi, True) if name else None
     if table is None:
         return []
     rows = []
@@ -279,19 +323,25 @@ def foreign_key_list(conn, name):
     return rows
 
 
-def translate_fk_pragma(b, conn, name, value):
-    """PRAGMA foreign_key_list(T) / foreign_key_check[(T)] / defer_foreign_keys; False if not one."""
+def translate_fk_pragma(b, conn, name, value, dbi=None):
+    """PRAGMA foreign_key_list(T) / foreign_key_check[(T)] / defer_foreign_keys; False if not one.
+
+    ``dbi``: the database a schema-qualified pragma names; unqualified (None), a table
+    argument is looked up in the search order and foreign_key_check alone checks main."""
     from limbodb.translate.pragma import _one, _rows, _runtime, _int_arg
     if name == "foreign_key_list":
         b.read = True
         _rows(b, ["id", "seq", "table", "from", "to", "on_update", "on_delete", "match"],
-              foreign_key_list(conn, value if isinstance(value, str) else None))
+              foreign_key_list(conn, value if isinstance(value, str) else None, dbi))
     elif name == "foreign_key_check":
         b.read = True
         if isinstance(value, str):
-            tables = [conn.schema.table(value)]
+            tables = [_pragma_table(conn, value, dbi, False)]
         else:
-            tables = [t for t in conn.schema.tables.values() if t.foreign_keys]
+            tables = [t for t in home(conn, dbi or 0).schema.tables.values() if t.foreign_keys]
+        for db in sorted({t.db for t in tables} - {conn.db_index}):
+            # Read the table's database too (its OP_Transaction is not implied by a cursor).
+            b.prologue.append(Insn(OP_Transaction, db, 0, conn.dbs[db].schema.cookie))
         plans = []
         for t in tables:
             if t.without_rowid and t.foreign_keys:

@@ -119,7 +119,12 @@ class TableWriter:
             elif act == OE_IGNORE:
                 b.emit(OP_Goto, 0, skip_row)
             elif act == OE_REPLACE:
-                self.delete_current(rowid_reg=rowid)
+                if self.delete_current(rowid_reg=rowid, replace=True):
+                    # DELETE triggers ran (and may have kept the row): check again, with ABORT.
+                    b.emit(OP_NotExists, self.cursor, ok, rowid)
+                    name = t.columns[t.rowid_alias].name if t.rowid_alias is not None else "rowid"
+                    b.emit(OP_Halt, SQLITE_CONSTRAINT_PRIMARYKEY, OE_ABORT, 0,
+                           f"UNIQUE constraint failed: {t.name}.{name}")
             else:
                 name = t.columns[t.rowid_alias].name if t.rowid_alias is not None else "rowid"
                 b.emit(OP_Halt, SQLITE_CONSTRAINT_PRIMARYKEY, act, 0,
@@ -142,7 +147,10 @@ class TableWriter:
             elif act == OE_IGNORE:
                 b.emit(OP_Goto, 0, skip_row)
             elif act == OE_REPLACE:
-                self.delete_current(rowid_reg=other)
+                if self.delete_current(rowid_reg=other, replace=True):
+                    b.emit(OP_NoConflict, c, ok, key, n)
+                    code = SQLITE_CONSTRAINT_PRIMARYKEY if idx.origin == "pk" else SQLITE_CONSTRAINT_UNIQUE
+                    b.emit(OP_Halt, code, OE_ABORT, 0, index_keys.unique_failed_message(t, idx))
             else:
                 code = SQLITE_CONSTRAINT_PRIMARYKEY if idx.origin == "pk" else SQLITE_CONSTRAINT_UNIQUE
                 b.emit(OP_Halt, code, act, 0, index_keys.unique_failed_message(t, idx))
@@ -232,9 +240,11 @@ class TableWriter:
         if storage is not None:
             generated.compute(b, self.source, first, only_virtual=True)
 
-    def delete_current(self, rowid_reg, count=False, seek=True):
+    def delete_current(self, rowid_reg, count=False, seek=True, replace=False):
         """Delete the row ``rowid_reg`` and its index entries (cursor repositioned on it unless
-        ``seek`` is False: the caller's cursor is already there)."""
+        ``seek`` is False: the caller's cursor is already there). A row REPLACE deletes fires
+        the DELETE triggers when recursive_triggers is on (sqlite3GenerateConstraintChecks);
+        True when it does, so the caller checks the constraint again."""
         b = self.b
         gone = b.new_label()
         if seek:
@@ -242,6 +252,13 @@ class TableWriter:
         n = len(self.table.columns)
         old = b.alloc_reg(n)
         self.read_row(old)
+        fire = None
+        if replace and getattr(b.conn, "recursive_triggers_pragma", 0):
+            fire = trigger.dml_triggers(b.conn, self.table.name, "DELETE", or_conflict="REPLACE", db=self.table.db)
+        if fire is not None and fire.before:
+            # The triggers may change or delete the row: find it again and reload it.
+            fire.before_delete(b, self, old, rowid_reg, gone)
+            self.read_row(old)
         for idx, c in zip(self.table.indexes, self.index_cursors):
             key = self._index_key(idx, old, rowid_reg)
             b.emit(OP_IdxDelete, c, key, len(idx.columns) + 1)
@@ -249,7 +266,10 @@ class TableWriter:
         if self.cdc is not None:
             self.cdc.delete(b, self.table.name, rowid_reg, old, n)
         fkey.emit_row(b, fkey.fk_plan(b.conn, self.table), fkey.FK_DELETE, old, 0, rowid_reg)
+        if fire is not None:
+            fire.fire(b, fire.after, None, None, old, rowid_reg, gone)
         b.resolve(gone)
+        return fire is not None
 
 
 def row_scope(source, exprs, first, rowid, extra=None):

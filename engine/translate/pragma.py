@@ -15,9 +15,9 @@ from limbodb.attach import MAX_ATTACHED, database_list, db_of
 from limbodb.errors import OperationalError
 from limbodb.functions import FuncDef
 from limbodb.functions.table_valued import FUNCTION_LIST_COLUMNS, function_list_rows, index_xinfo_rows
-from limbodb.mvcc import journal_mode, set_journal_mode
+from limbodb.mvcc import journal_mode, mvcc_enabled, set_journal_mode
 from limbodb.storage.encryption import pragma_encryption
-from limbodb.translate import cdc, fkey
+from limbodb.translate import cdc, fkey, trigger
 from limbodb.translate.attach import has_aux, lookup, schema_db, search_order
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import emit_constant
@@ -227,6 +227,10 @@ def translate_pragma(stmt, conn):
         dbi = schema_db(conn, stmt.schema)
         if name in _CONNECTION_PRAGMAS:
             dbi = 0
+    if name in ("foreign_key_list", "foreign_key_check") and (dbi or has_aux(conn)):
+        # Foreign keys stay inside one database: the qualified one, or the table's (search order).
+        fkey.translate_fk_pragma(b, conn, name, value, dbi if stmt.schema is not None else None)
+        return b.finish(readonly=True)
     if dbi or (name in _SCHEMA_PRAGMAS and has_aux(conn)):
         # A qualified pragma, or an unqualified schema pragma that may name a table elsewhere.
         return _translate_db_pragma(stmt, conn, b, name, value, arg, dbi)
@@ -291,7 +295,7 @@ def translate_pragma(stmt, conn):
         if value is None:
             _one(b, name, _runtime(b, name, lambda c: getattr(c, "recursive_triggers_pragma", 0)))
         else:
-            _runtime(b, name, lambda c, v: setattr(c, "recursive_triggers_pragma", v), _int_arg(value, name))
+            _runtime(b, name, trigger.set_recursive_triggers, _int_arg(value, name))
     elif name == "busy_timeout":
         # SQLite answers both forms with the timeout (ms) in force, in a column named "timeout".
         if value is None:
@@ -319,6 +323,10 @@ def translate_pragma(stmt, conn):
         if arg is None:
             r = _runtime(b, name, journal_mode)
         else:
+            mode = str(arg).lower()
+            if mode in ("mvcc", "experimental_mvcc") or mode == "wal" and mvcc_enabled(conn):
+                # Turning MVCC on or off writes the header (mvcc.set_journal_mode).
+                b.write = True
             r = _runtime(b, name, set_journal_mode, str(arg))
         _one(b, name, r)
     elif name == "encoding" and value is not None:

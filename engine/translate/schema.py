@@ -294,10 +294,14 @@ def _delete_schema_rows(b, cur, column, name, before_delete=None):
     b.resolve(done)
 
 
-def translate_drop(stmt, conn):
+def translate_drop(stmt, conn, outer=None):
+    """``outer``: the connection whose temp database holds triggers on the table, when
+    ``conn`` is an attached database's own (translate/attach.py ddl_elsewhere)."""
     prog = ddl_elsewhere(stmt, conn, translate_drop)
     if prog is not None:
         return prog
+    if outer is None and conn.db_index == 0:
+        outer = conn
     kind = stmt.kind
     name = stmt.name
     s = conn.schema
@@ -325,6 +329,8 @@ def translate_drop(stmt, conn):
             seq_cur = b.alloc_cursor()
             b.emit(OP_OpenWrite, seq_cur, seq.root, 0, 2)
             _delete_schema_rows(b, seq_cur, 0, table.name)
+        from limbodb.translate.trigger import drop_temp_triggers
+        drop_temp_triggers(b, outer, conn.db_index, table.name)
         return _finish_ddl(b, conn)
     if kind == "INDEX":
         idx = s.indexes.get(lname)
@@ -347,6 +353,8 @@ def translate_drop(stmt, conn):
         b, cur = _ddl_builder(conn)
         # By tbl_name: the view's triggers go with it.
         _delete_schema_rows(b, cur, 2, s.views[lname].name)
+        from limbodb.translate.trigger import drop_temp_triggers
+        drop_temp_triggers(b, outer, conn.db_index, s.views[lname].name)
         return _finish_ddl(b, conn)
     if kind == "TRIGGER":
         from limbodb.translate.trigger import translate_drop_trigger

@@ -4,42 +4,44 @@ A trigger body runs as sub-programs (SQLite's OP_Program): each body
 statement is translated on its own, with every ``NEW.x``/``OLD.x`` rewritten
 to a parameter, and the firing statement passes the row in a register block
 laid out as [NEW columns, NEW rowid, OLD columns, OLD rowid]. Bodies compile
-with the firing statement, except a trigger recursing into itself, which
-compiles one more level when it first fires at a new depth; without
-``PRAGMA recursive_triggers`` a trigger already being compiled above is
-left out of the nested statement (it does not fire itself). The
+with the firing statement; a trigger firing again inside its own body (with
+``PRAGMA recursive_triggers``) reuses the sub-programs being compiled above,
+as SQLite's pTriggerPrg cache does, so recursion depth is bounded only at run
+time (vdbe/execute_trigger.py). Without the pragma a trigger already being
+compiled above is left out of the nested statement (it does not fire itself). The
 sub-programs end in OP_TriggerHalt instead of OP_Halt: they never commit,
 and RAISE(IGNORE) ends them with the firing row skipped.
 INSTEAD OF triggers make a view writable: its rows are selected into an
 ephemeral table, then each fires the triggers. Triggers fire newest first,
 as in SQLite. A trigger lives in its table's database (main, temp or attached),
-or in temp for a temp trigger on a main table; an attached database's trigger
-body sees that database's objects only. RETURNING on a view returns the rows.
+or in temp for a temp trigger on another database's table; an attached
+database's trigger body sees that database's objects only, a temp trigger's
+body uses the search order. The firing statement opens every database a body
+statement uses (the sub-programs' own OP_Transaction are dropped).
+RETURNING on a view returns the rows.
 Mirrors sqlite src/trigger.c (sqlite3BeginTrigger,
 sqlite3CodeRowTrigger) and the view paths of insert.c/update.c/delete.c.
 """
 
 import copy
-from contextlib import nullcontext
 
 from limbodb.attach import TEMP, db_index, db_of
 from limbodb.errors import OperationalError, SQLITE_CONSTRAINT_TRIGGER
 from limbodb.parser import ast
-from limbodb.translate.attach import bound_db
 from limbodb.translate.builder import ProgramBuilder
+from limbodb.vdbe.execute_trigger import MAX_TRIGGER_DEPTH
 from limbodb.vdbe.insn import (
     OE_ABORT, OE_FAIL, OE_ROLLBACK, OP_Affinity, OP_Column, OP_Copy, OP_Halt, OP_Insert, OP_Integer,
     OP_IsNull, OP_MakeRecord, OP_NewRowid, OP_Next, OP_Noop, OP_NotExists, OP_Null, OP_OpenEphemeral,
-    OP_Program, OP_Rewind, OP_Rowid, OP_Transaction, OP_TriggerHalt, Insn,
+    OP_OpenWrite, OP_ParseSchema, OP_Program, OP_Rewind, OP_Rowid, OP_SetCookie, OP_Transaction,
+    OP_TriggerHalt, Insn,
 )
 
-# SQLite's SQLITE_MAX_TRIGGER_DEPTH.
-MAX_TRIGGER_DEPTH = 1000
 _ROWID_NAMES = ("rowid", "oid", "_rowid_")
 _RAISE_ACTIONS = {"ROLLBACK": OE_ROLLBACK, "ABORT": OE_ABORT, "FAIL": OE_FAIL}
 
-# id(conn) -> the triggers whose bodies are being translated, outermost first (no threads share
-# a connection, and translation never waits, so the entry lives only inside one call).
+# id(conn) -> the TriggerPrograms whose bodies are being translated, outermost first (no threads
+# share a connection, and translation never waits, so the entry lives only inside one call).
 _COMPILING = {}
 
 
@@ -88,6 +90,39 @@ def translate_create_trigger(stmt, conn, outside=None):
     b, cur = _ddl_builder(conn)
     _schema_row(b, cur, "trigger", name, owner, None, stmt.sql)
     return _finish_ddl(b, conn)
+
+
+def open_temp_schema(b, outer):
+    """A write cursor on temp's sqlite_schema for DDL of another database that changes temp's
+    triggers (``outer``: the connection owning ``conn.dbs``); compiled against an attached
+    database's own connection, the program must open temp itself."""
+    cur = b.alloc_cursor()
+    b.emit(OP_OpenWrite, cur, 1, TEMP, 5)
+    if b.conn is not outer:
+        b.prologue.append(Insn(OP_Transaction, TEMP, 1, outer.dbs[TEMP].schema.cookie))
+    return cur
+
+
+def finish_temp_schema(b, outer):
+    """Bump temp's schema cookie and reload its schema after open_temp_schema's changes."""
+    from limbodb.vdbe.execute_control import BTREE_SCHEMA_VERSION
+    b.emit(OP_SetCookie, TEMP, BTREE_SCHEMA_VERSION, outer.dbs[TEMP].schema.cookie + 1)
+    b.emit(OP_ParseSchema, TEMP)
+
+
+def drop_temp_triggers(b, outer, db, table_name):
+    """DROP TABLE ``table_name`` of database ``db`` (main or attached): delete temp's triggers
+    on it too, as sqlite3DropTable does for each trigger sqlite3TriggerList returns."""
+    from limbodb.translate.schema import _delete_schema_rows
+    if outer is None or outer.dbs[TEMP] is None:
+        return
+    triggers = _temp_triggers_on(outer, table_name.lower(), db)
+    if not triggers:
+        return
+    cur = open_temp_schema(b, outer)
+    for t in triggers:
+        _delete_schema_rows(b, cur, 1, t.name)
+    finish_temp_schema(b, outer)
 
 
 def translate_drop_trigger(stmt, conn):
@@ -162,16 +197,14 @@ class Firing:
         for trigger in triggers:
             holder = self.holders.get(trigger.name)
             if holder is None:
-                holder = self.holders[trigger.name] = TriggerProgram(b.conn, trigger, n, self.or_conflict,
-                                                                        self.db)
-                if not any(t is trigger for t in holder.ancestors):
-                    # Compile now so a bad body fails the firing statement's prepare, as in SQLite;
-                    # a trigger recursing into itself compiles each level when it gets there.
+                holder = next((h for h in _compiling(b.conn) if h.trigger is trigger and h.db == self.db
+                               and h.or_conflict == self.or_conflict), None)
+                if holder is None:
+                    holder = TriggerProgram(b.conn, trigger, n, self.or_conflict, self.db)
+                    # Compile now so a bad body fails the firing statement's prepare, as in SQLite.
                     holder.compile(b.conn)
-                if holder.writes_temp and not any(
-                        i.opcode == OP_Transaction and i.p1 == TEMP for i in b.prologue):
-                    # The sub-programs' own OP_Transaction are dropped; the firing one opens temp.
-                    b.prologue.append(Insn(OP_Transaction, TEMP, 1, db_of(b.conn, TEMP).schema.cookie))
+                self.holders[trigger.name] = holder
+                _open_databases(b, holder.dbs)
             b.emit(OP_Program, block, skip, 0, holder, 0, trigger.name)
 
     def before_insert(self, b, table, first, rid_src, skip):
@@ -242,6 +275,35 @@ class Firing:
         b.emit(OP_NotExists, w.cursor, skip, rid)
 
 
+def _open_databases(b, dbs):
+    """Make the firing program open each database in ``dbs`` ({index: writes}) that trigger
+    bodies use: the sub-programs' own OP_Transaction are dropped."""
+    for db, write in dbs.items():
+        if db == b.conn.db_index:
+            if write:
+                b.write = True
+            else:
+                b.read = True
+            continue
+        for insn in b.prologue:
+            if insn.opcode == OP_Transaction and insn.p1 == db:
+                if write:
+                    insn.p2 = 1
+                break
+        else:
+            b.prologue.append(Insn(OP_Transaction, db, 1 if write else 0, db_of(b.conn, db).schema.cookie))
+
+
+def set_recursive_triggers(conn, on):
+    """PRAGMA recursive_triggers=N: prepared statements are rebuilt (a REPLACE fires DELETE
+    triggers only while it is on)."""
+    on = 1 if on else 0
+    if on != getattr(conn, "recursive_triggers_pragma", 0):
+        conn.recursive_triggers_pragma = on
+        conn._clear_cache()
+        conn.schema_generation += 1
+
+
 def _compiling(conn):
     return _COMPILING.get(id(conn), ())
 
@@ -252,25 +314,26 @@ def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None, db
     ``set_columns``: lowercased names an UPDATE assigns (for ``UPDATE OF``);
     ``or_conflict``: the firing statement's OR clause (None, "IGNORE", ...).
     Without recursive_triggers a trigger whose body is being translated is left out.
-    A table's triggers live in its own database's schema; a main table's may also be in
-    temp's (temp triggers on attached databases' tables are refused by CREATE TRIGGER).
+    A table's triggers live in its own database's schema; a main or attached table's may
+    also be in temp's.
     """
     s = db_of(conn, db).schema if db else conn.schema
     lname = table_name.lower()
-    temp = _temp_triggers_on_main(conn, lname) if db == 0 else []
+    temp = _temp_triggers_on(conn, lname, db) if db != TEMP else []
     if not s.triggers and not temp:
         return None
     active = _compiling(conn)
     recursive = getattr(conn, "recursive_triggers_pragma", 0)
     found = []
-    # sqlite3TriggerList puts temp triggers on a main table ahead of the table's own.
-    for trigger in list(s.triggers.values()) + temp:
+    # The table's own triggers fire newest first; sqlite3TriggerList puts the temp ones
+    # ahead of them, oldest first (it prepends each, walking temp's hash newest first).
+    for trigger in list(s.triggers.values()) + temp[::-1]:
         if trigger.table.lower() != lname or trigger.event != event:
             continue
         if trigger.columns and set_columns is not None and \
                 not any(c.lower() in set_columns for c in trigger.columns):
             continue
-        if not recursive and any(t is trigger for t in active):
+        if not recursive and any(h.trigger is trigger for h in active):
             continue
         found.append(trigger)
     if not found:
@@ -278,38 +341,61 @@ def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None, db
     found.reverse()
     if lname in s.views:
         from limbodb.translate.select import result_columns
-        ncols = len(_view_columns(conn, s.views[lname].name, result_columns))
+        ncols = len(_view_columns(conn, s.views[lname].name, result_columns, db))
     else:
         ncols = len(s.tables[lname].columns)
     return Firing(found, ncols, or_conflict, db)
 
 
-def _temp_triggers_on_main(conn, lname):
-    """Temp triggers on main's table or view ``lname``, oldest first."""
-    dbs = getattr(conn, "dbs", None)
-    inner = dbs[TEMP] if dbs is not None and len(dbs) > TEMP else None
-    if inner is None or conn.bound_db is not None or not inner.schema.triggers:
+def _temp_triggers_on(conn, lname, db):
+    """Temp triggers on table or view ``lname`` of database ``db`` (main or attached), oldest
+    first. An unqualified ON name means the first database after temp holding it."""
+    dbs = conn.dbs
+    inner = dbs[TEMP] if len(dbs) > TEMP else None
+    if inner is None or not inner.schema.triggers:
         return []
     ts = inner.schema
-    return [t for t in ts.triggers.values() if t.table.lower() == lname and (
-        db_index(conn, t.table_schema) == 0 if t.table_schema is not None
-        else lname not in ts.tables and lname not in ts.views)]
+    found = []
+    for t in ts.triggers.values():
+        if t.table.lower() != lname:
+            continue
+        if t.table_schema is not None:
+            if db_index(conn, t.table_schema) == db:
+                found.append(t)
+        elif lname not in ts.tables and lname not in ts.views and _first_holder(conn, lname) == db:
+            found.append(t)
+    return found
+
+
+def _first_holder(conn, lname):
+    """The first database after temp, in the search order, with a table or view ``lname``."""
+    dbs = conn.dbs
+    for i in [0] + list(range(2, len(dbs))):
+        s = dbs[i].schema
+        if lname in s.tables or lname in s.views:
+            return i
+    return -1
 
 
 class TriggerProgram:
     """One trigger's body, compiled on first firing: (WHEN program or None, statement programs)."""
 
-    __slots__ = ("trigger", "ncols", "or_conflict", "ancestors", "programs", "idle", "db", "writes_temp")
+    __slots__ = ("trigger", "ncols", "or_conflict", "ancestors", "programs", "idle", "db", "dbs", "bind")
 
     def __init__(self, conn, trigger, ncols, or_conflict=None, db=0):
         self.trigger = trigger
+        # The database of the trigger's table; the body binds its names there unless the
+        # trigger lives in temp (or main), whose bodies use the search order.
         self.db = db
+        temp = conn.dbs[TEMP]
+        self.bind = db if db > TEMP and (temp is None or temp.schema.triggers.get(
+            trigger.name.lower()) is not trigger) else None
         self.ncols = ncols
         self.or_conflict = or_conflict
         self.ancestors = _compiling(conn)
         self.programs = None
-        # A body statement writes the temp database (only a firing outside temp must open it).
-        self.writes_temp = False
+        # {database index: written} of the body statements' transactions (the firing opens them).
+        self.dbs = {}
         # Finished sub-VMs by Program, reset for the next firing (vdbe/execute_trigger.py).
         self.idle = {}
 
@@ -328,11 +414,11 @@ class TriggerProgram:
         from limbodb.translate import translate
         key = id(conn)
         saved = _COMPILING.get(key)
-        _COMPILING[key] = self.ancestors + (self.trigger,)
+        _COMPILING[key] = self.ancestors + (self,)
         # An attached database's trigger sees only that database's objects (sqlite3FixSrcList);
         # a temp one, like main's, uses the search order.
-        bound = bound_db(conn, self.db) if self.db else nullcontext()
-        bound.__enter__()
+        saved_bound = conn.bound_db
+        conn.bound_db = self.bind
         try:
             names = self._columns(conn)
             when = None
@@ -348,7 +434,7 @@ class TriggerProgram:
                     st.or_conflict = self.or_conflict
                 body.append(self._finish(_translate_step(st, conn)))
         finally:
-            bound.__exit__(None, None, None)
+            conn.bound_db = saved_bound
             if saved is None:
                 del _COMPILING[key]
             else:
@@ -363,7 +449,7 @@ class TriggerProgram:
         lname = self.trigger.table.lower()
         if lname in s.views:
             from limbodb.translate.select import result_columns
-            names = [c.lower() for c in _view_columns(conn, s.views[lname].name, result_columns)]
+            names = [c.lower() for c in _view_columns(conn, s.views[lname].name, result_columns, self.db)]
             return names, [None] * len(names), True
         table = s.table(self.trigger.table)
         return ([c.name.lower() for c in table.columns], [c.collation for c in table.columns],
@@ -375,8 +461,7 @@ class TriggerProgram:
             if insn.opcode == OP_Halt and insn.p1 == 0:
                 insn.opcode = OP_TriggerHalt
             elif insn.opcode == OP_Transaction:
-                if insn.p1 == TEMP and insn.p2:
-                    self.writes_temp = True
+                self.dbs[insn.p1] = self.dbs.get(insn.p1, False) or bool(insn.p2)
                 insn.opcode = OP_Noop
                 insn.p1 = insn.p2 = insn.p3 = 0
         program.param_count = 2 * self.ncols + 2
@@ -446,9 +531,11 @@ def _rewrite(node, event, columns):
 
 # ---------------------------------------------------------------- DML on views
 
-def _view_columns(conn, view_name, result_columns):
+def _view_columns(conn, view_name, result_columns, db=0):
+    """The column names of view ``view_name`` of database ``db``."""
     b = ProgramBuilder(conn)
-    sel = _select_from(ast.TableRef(name=view_name), [ast.Star(table=None)], None)
+    schema = db_of(conn, db).db_name if db and db != conn.db_index else None
+    sel = _select_from(ast.TableRef(name=view_name, schema=schema), [ast.Star(table=None)], None)
     return [c.name for c in result_columns(b, sel, None)]
 
 
@@ -459,15 +546,17 @@ def _select_from(table_ref, exprs, where):
 
 
 def translate_view_dml(stmt, conn):
-    """INSERT/UPDATE/DELETE on a view: run its INSTEAD OF triggers for each row it names."""
+    """INSERT/UPDATE/DELETE on a view (of any database): run its INSTEAD OF triggers for each
+    row it names."""
+    from limbodb.translate.attach import lookup
     from limbodb.translate.select import compile_select
-    view = conn.schema.views[stmt.table.name.lower()]
+    _, view, db = lookup(conn, stmt.table.name, stmt.table.schema)
     cls = stmt.__class__
     event = "INSERT" if cls is ast.Insert else "UPDATE" if cls is ast.Update else "DELETE"
     set_columns = None
     if cls is ast.Update:
         set_columns = {c.lower() for item in stmt.sets for c in item.columns}
-    firing = dml_triggers(conn, view.name, event, set_columns)
+    firing = dml_triggers(conn, view.name, event, set_columns, db=db)
     instead = firing.instead if firing is not None else []
     # SQLite 3.40 counts RETURNING as a trigger: with no INSTEAD OF one it only returns the rows.
     if not instead and not getattr(stmt, "returning", None):
@@ -476,9 +565,9 @@ def translate_view_dml(stmt, conn):
     b.counts_changes = True
     b.write = True
     from limbodb.translate.select import result_columns
-    names = [c.lower() for c in _view_columns(conn, view.name, result_columns)]
+    names = [c.lower() for c in _view_columns(conn, view.name, result_columns, db)]
     n = len(names)
-    returning = _view_returning(b, conn, view, stmt.returning) if getattr(stmt, "returning", None) else None
+    returning = _view_returning(b, conn, view, stmt.returning, db) if getattr(stmt, "returning", None) else None
     if cls is ast.Insert:
         sel, layout = _insert_source(stmt, view, names)
     elif cls is ast.Update:
@@ -573,7 +662,7 @@ class _ViewWrite:
         self.source = source
 
 
-def _view_returning(b, conn, view, columns):
+def _view_returning(b, conn, view, columns, db=0):
     """RETURNING on a view: SQLite codes it as one more trigger, fired after the INSTEAD OF ones.
 
     A view column has its SELECT expression's affinity (a column reference keeps its table's)."""
@@ -581,10 +670,12 @@ def _view_returning(b, conn, view, columns):
     from limbodb.translate.expr import AFF_BLOB, AFF_NONE, Source
     from limbodb.translate.insert import Returning
     from limbodb.translate.select import result_columns
-    sel = _select_from(ast.TableRef(name=view.name), [ast.Star(table=None)], None)
-    names = [c.name for c in result_columns(ProgramBuilder(conn), sel, None)]
-    affs = [c.affinity if c.affinity > AFF_NONE else AFF_BLOB
-            for c in result_columns(ProgramBuilder(conn), view.select, None)]
+    from limbodb.translate.attach import bound_db
+    names = _view_columns(conn, view.name, result_columns, db)
+    # The view's own query resolves its names in the view's database, as when it is read.
+    with bound_db(conn, db):
+        affs = [c.affinity if c.affinity > AFF_NONE else AFF_BLOB
+                for c in result_columns(ProgramBuilder(conn), view.select, None)]
     table = Table(view.name, None, [Column(name) for name in names])
     source = Source(view.name, None, names, affs, [None] * len(names), table)
     return Returning(b, _ViewWrite(table, source), columns)

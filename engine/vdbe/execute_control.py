@@ -11,11 +11,14 @@ from limbodb.errors import (
     BusyError, IntegrityError, OperationalError, SQLITE_INTERRUPT, SQLITE_MISMATCH, SQLITE_SCHEMA,
 )
 from limbodb.io.completion import IO as IOM
+from limbodb.mvcc import checkpoint as mvcc_checkpoint
 from limbodb.storage.btree import BTreeCursor, clear_btree, create_btree, drop_btree
 from limbodb.storage.integrity import integrity_check
 from limbodb.vdbe.value import AFF_NUMERIC, apply_affinity, truth
 from limbodb.vdbe.program import EXIT_BUSY, EXIT_DONE, EXIT_IO, halt_error
-from limbodb.vdbe.execute_savepoint import AUX_SAVEPOINTS, close_statement_savepoint, open_statement_savepoint
+from limbodb.vdbe.execute_savepoint import (
+    AUX_SAVEPOINTS, close_statement_savepoint, needs_journal, open_pending_aux, open_statement_savepoint,
+)
 
 
 def op_init(vm, insn, pc):
@@ -370,6 +373,7 @@ def op_transaction(vm, insn, pc):
     nxt = pc + 1
     if insn.p1:
         return _transaction_db(vm, insn, pc)
+    journal = write and needs_journal(vm.program.insns)
 
     def run():
         try:
@@ -384,7 +388,8 @@ def op_transaction(vm, insn, pc):
         if conn.schema.cookie != cookie:
             raise OperationalError("database schema has changed", SQLITE_SCHEMA)
         if write and not conn.autocommit:
-            open_statement_savepoint(vm)
+            # MVCC records each write as it happens and may refuse a later one.
+            open_statement_savepoint(vm, journal or conn.mvcc_tx is not None)
         return nxt
     return run
 
@@ -409,6 +414,8 @@ def _transaction_db(vm, insn, pc):
         if inner.schema.cookie != cookie:
             raise OperationalError("database schema has changed", SQLITE_SCHEMA)
         if write and not conn.autocommit:
+            if conn.savepoints:
+                open_pending_aux(conn, inner)
             # The statement's changes to this database are undone if it fails (close_statement_savepoint).
             vm.state.setdefault(AUX_SAVEPOINTS, []).append((inner, inner.pager.open_savepoint()))
         return nxt
@@ -480,6 +487,8 @@ def op_setcookie(vm, insn, pc):
 
     def run():
         conn.pager.set_header_field(field, p3)
+        if conn.mvcc_tx is not None:
+            conn.mvcc_tx.set_header(field, p3)
         return nxt
     return run
 
@@ -500,6 +509,8 @@ def op_createbtree(vm, insn, pc):
             vm.completion = r.completion
             vm.pc = pc
             return EXIT_IO
+        if conn.mvcc_tx is not None:
+            conn.mvcc_tx.btree_created(r)
         regs[p2] = r
         return nxt
     return run
@@ -521,6 +532,8 @@ def op_destroy(vm, insn, pc):
             vm.completion = r.completion
             vm.pc = pc
             return EXIT_IO
+        if conn.mvcc_tx is not None:
+            conn.mvcc_tx.btree_dropped(p1)
         return nxt
     return run
 
@@ -640,7 +653,7 @@ def op_checkpoint(vm, insn, pc):
     nxt = pc + 1
 
     def run():
-        r = conn.pager.checkpoint(mode)
+        r = mvcc_checkpoint(conn, mode)
         if r.__class__ is IOM:
             vm.completion = r.completion
             vm.pc = pc

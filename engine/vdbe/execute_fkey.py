@@ -8,15 +8,22 @@ defer_foreign_keys) count in ``conn.fk_deferred`` until COMMIT. Removing a paren
 key adds the matching child rows; CASCADE, SET NULL and SET DEFAULT then change those
 rows through nested DELETE/UPDATE programs, whose own checks subtract them again;
 RESTRICT fails at once. Lookups run as generators over B-tree cursors (re-entrant:
-the VM resumes the generator after each wait). Mirrors sqlite src/fkey.c and the
+the VM resumes the generator after each wait). An action's statement runs as a
+frame of the statement, like a trigger body (vdbe/execute_trigger.py): OP_FkRow
+pushes its VM on the frame stack, so cascades as deep as SQLite allows (1000
+frames; every parent row with an action counts one, as SQLite's action
+triggers do) cost no Python stack. The tables of one foreign key share a
+database (``table.db``), read through that database's pager. Mirrors sqlite src/fkey.c and the
 FkCounter/FkIfZero/FkCheck opcodes of src/vdbe.c.
 """
 
-from limbodb.errors import BusyError, IntegrityError, SQLITE_CONSTRAINT_FOREIGNKEY, SQLITE_CONSTRAINT_TRIGGER
+from limbodb.errors import IntegrityError, OperationalError, SQLITE_CONSTRAINT_FOREIGNKEY, SQLITE_CONSTRAINT_TRIGGER
 from limbodb.io.completion import IO as IOM
 from limbodb.storage.btree import SEEK_EQ, SEEK_GE, BTreeCursor
 from limbodb.storage.record import compare_values
-from limbodb.vdbe.program import DONE, EXIT_IO, EXIT_ROW, IO, ROW
+from limbodb.vdbe.execute_trigger import MAX_TRIGGER_DEPTH
+from limbodb.vdbe.insn import OP_Halt, OP_Noop, OP_Transaction, OP_TriggerHalt
+from limbodb.vdbe.program import EXIT_FRAME, EXIT_IO, EXIT_ROW
 from limbodb.vdbe.value import AFF_INTEGER, apply_affinity
 
 _MSG = "FOREIGN KEY constraint failed"
@@ -68,6 +75,11 @@ def _counter(vm, deferred):
     if deferred or conn.defer_foreign_keys:
         return conn.fk_deferred
     return _top(vm).state.get("fk", 0)
+
+
+def _pager(conn, db):
+    """The pager of database ``db`` (main, temp or attached) as seen from ``conn``."""
+    return conn.pager if db == conn.db_index else conn.dbs[db].pager
 
 
 def _same(a, b):
@@ -127,45 +139,56 @@ def _children(pager, ref, vals, skip_rowid=None):
     return n
 
 
+def frame_program(program):
+    """Make ``program`` (freshly compiled, not yet run) a frame of the statement running it:
+    it neither opens a transaction (the statement holds it) nor ends one (OP_TriggerHalt)."""
+    for insn in program.insns:
+        if insn.opcode == OP_Halt and insn.p1 == 0:
+            insn.opcode = OP_TriggerHalt
+        elif insn.opcode == OP_Transaction:
+            insn.opcode = OP_Noop
+            insn.p1 = insn.p2 = insn.p3 = 0
+    return program
+
+
+class _Nested:
+    """A nested statement's VM to run as a frame, and the rows it returned."""
+
+    __slots__ = ("vm", "rows")
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.rows = []
+
+
 def _run_nested(vm, program, params):
-    """Generator: run ``program`` as part of this statement; returns its rows."""
-    conn = vm.conn
-    nested = program.new_vm(conn)
+    """Generator: run ``program`` (a frame_program) as part of this statement; returns its rows.
+
+    Yields the _Nested job once: OP_FkRow runs it on the frame stack, then resumes us."""
+    nested = program.new_vm(vm.conn)
     nested.state["fk_top"] = _top(vm)
     for i, v in enumerate(params, 1):
         nested.bind(i, v)
-    rows = []
-    while True:
-        # A nested statement never ends the transaction: it runs as if inside BEGIN.
-        saved = conn.autocommit
-        conn.autocommit = False
-        try:
-            r = nested.step()
-        finally:
-            conn.autocommit = saved
-        if r == ROW:
-            rows.append(nested.row)
-        elif r == IO:
-            yield IOM(nested.completion)
-        elif r == DONE:
-            return rows
-        else:
-            # BUSY: cannot happen inside the write transaction this statement holds.
-            raise BusyError()
+    job = _Nested(nested)
+    yield job
+    return job.rows
 
 
-def _action_program(vm, ref, update, cache):
-    k = (id(ref), update)
-    prog = cache.get(k)
+def _action_program(vm, ref, update):
+    """The action's program, compiled once per statement: a cascade nests the same action
+    many times, each level from a program of its own."""
+    sql = ref.sql_update if update else ref.sql_delete
+    programs = _top(vm).state.setdefault("fk_actions", {})
+    prog = programs.get(sql)
     if prog is None:
-        prog = cache[k] = vm.conn.compile(ref.sql_update if update else ref.sql_delete)
+        prog = programs[sql] = frame_program(vm.conn.compile(sql))
     return prog
 
 
-def _row_gen(vm, plan, kind, old, new, rowid, cache):
+def _row_gen(vm, plan, kind, old, new, rowid):
     """Generator: every foreign key check and action for one written row."""
     conn = vm.conn
-    pager = conn.pager
+    pager = _pager(conn, plan.table.db)
     if "fk" not in _top(vm).state and "fk_top" not in vm.state:
         vm.state["fk"] = 0
         if conn.autocommit:
@@ -197,6 +220,9 @@ def _row_gen(vm, plan, kind, old, new, rowid, cache):
             continue
         update = nv is not None
         action = ref.on_update if update else ref.on_delete
+        if action != ACT_NONE and len(vm.frames) >= MAX_TRIGGER_DEPTH:
+            # SQLite codes the action as a trigger, fired for every such parent row.
+            raise OperationalError("too many levels of trigger recursion")
         n = yield from _children(pager, ref, ov, rowid if same_table else None)
         if not n:
             continue
@@ -211,7 +237,7 @@ def _row_gen(vm, plan, kind, old, new, rowid, cache):
             params += nv
         elif action == ACT_SET_DEFAULT:
             params += (yield from _run_nested(vm, ref.defaults, ()))[0]
-        yield from _run_nested(vm, _action_program(vm, ref, update, cache), params)
+        yield from _run_nested(vm, _action_program(vm, ref, update), params)
 
 
 def _drop_gen(vm, program):
@@ -222,8 +248,8 @@ def _drop_gen(vm, program):
 
 def _check_gen(vm, plans, rows):
     """Generator: PRAGMA foreign_key_check rows (table, rowid, parent, fkid) into ``rows``."""
-    pager = vm.conn.pager
     for table, keys in plans:
+        pager = _pager(vm.conn, table.db)
         ipk = table.rowid_alias
         cur = BTreeCursor(pager, table.root)
         ok = yield from _call(cur.first)
@@ -253,7 +279,13 @@ def op_fkrow(vm, insn, pc):
     regs = vm.regs
     nxt = pc + 1
     key = ("fk", pc)
-    cache = {}
+    job_key = ("fkjob", pc)
+
+    def _push(sub):
+        sub.frames = vm.frames
+        vm.frames.append(sub)
+        vm.pc = pc
+        return EXIT_FRAME
 
     def make():
         if kind == FK_DROP:
@@ -264,25 +296,36 @@ def op_fkrow(vm, insn, pc):
         n = plan.ncols
         old = regs[p2:p2 + n] if p2 else None
         new = regs[p3:p3 + n] if p3 else None
-        return _row_gen(vm, plan, kind, old, new, regs[rowid_reg] if rowid_reg else None, cache)
+        return _row_gen(vm, plan, kind, old, new, regs[rowid_reg] if rowid_reg else None)
 
     def run():
         state = vm.state
         gen = state.get(key)
         if gen is None:
             gen = state[key] = make()
-        if gen is not True:
+        while gen is not True:
+            job = state.get(job_key)
+            if job is not None:
+                # Back from the frame stack: a row of the nested statement, or its end.
+                sub = job.vm
+                if not sub.halted:
+                    job.rows.append(sub.row)
+                    return _push(sub)
+                del state[job_key]
             try:
                 r = next(gen)
             except StopIteration:
                 state[key] = True
+                break
             except BaseException:
                 state.pop(key, None)
                 raise
-            else:
-                vm.completion = r.completion
-                vm.pc = pc
-                return EXIT_IO
+            if r.__class__ is _Nested:
+                state[job_key] = r
+                return _push(r.vm)
+            vm.completion = r.completion
+            vm.pc = pc
+            return EXIT_IO
         rows = state.get(("fkrows", pc))
         if rows:
             regs[p3:p3 + 4] = rows.pop(0)

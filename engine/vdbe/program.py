@@ -4,7 +4,9 @@
 ``new_vm`` binds every instruction to a closure with its operands, registers
 and cursors captured (``execute_*`` factories), so the loop is one indexed
 call per instruction: a closure returns the next pc, or a negative exit code
-after storing where to resume in ``vm.pc``.
+after storing where to resume in ``vm.pc``. Loops are also compiled to Python
+(codegen.py): their block starts enter a generated function that runs many
+instructions per call and leaves exactly as the closures would.
 
 Re-entrancy: a closure whose cursor call returns ``IO`` stores the completion
 in ``vm.completion`` and leaves ``vm.pc`` at its own address, so the next
@@ -31,6 +33,8 @@ EXIT_ROW = -1
 EXIT_IO = -2
 EXIT_DONE = -3
 EXIT_BUSY = -4
+# OP_Program pushed a trigger sub-VM on ``vm.frames`` (vdbe/execute_trigger.py runs it).
+EXIT_FRAME = -5
 
 _HANDLERS = None
 
@@ -99,11 +103,18 @@ def _fused(insns, pc):
     return None
 
 
+def _entry(run, pc):
+    def enter_region():
+        return run(pc)
+    return enter_region
+
+
 class Program:
     """A compiled statement (contracts.md §9)."""
 
     __slots__ = ("insns", "nregs", "ncursors", "column_names", "column_decltypes", "readonly",
-                 "param_count", "param_names", "schema_cookie", "sql", "counts_changes", "plan", "proto")
+                 "param_count", "param_names", "schema_cookie", "sql", "counts_changes", "plan", "proto",
+                 "regions")
 
     def __init__(self, insns, nregs, ncursors, column_names=(), column_decltypes=(), readonly=True,
                  param_count=0, param_names=None, schema_cookie=0, sql=""):
@@ -122,6 +133,8 @@ class Program:
         # EXPLAIN QUERY PLAN rows (id, parent, detail) of the plan chosen.
         self.plan = []
         self.proto = None
+        # The compiled loop regions (vdbe/codegen.py), made with ``proto``.
+        self.regions = None
 
     def new_vm(self, conn):
         return VM(self, conn)
@@ -132,7 +145,7 @@ class VM:
 
     __slots__ = ("program", "conn", "regs", "cursors", "params", "pc", "completion", "row",
                  "changes", "ops", "state", "_error", "_error_action", "_finishing", "halted",
-                 "stmt_savepoint", "_blank_regs", "_blank_cursors")
+                 "stmt_savepoint", "_blank_regs", "_blank_cursors", "frames")
 
     def __init__(self, program, conn):
         self.program = program
@@ -154,10 +167,33 @@ class VM:
         self.halted = False
         # The pager savepoint of a write inside an explicit transaction (execute_savepoint.py).
         self.stmt_savepoint = None
+        # Trigger sub-VMs being run, innermost last (shared with them: execute_trigger.py).
+        self.frames = []
         proto = program.proto
         if proto is None:
+            from limbodb.vdbe.codegen import compile_regions
             proto = program.proto = _prototype(program.insns)
-        self.ops = [factory(self, insn, pc) for pc, factory, insn in proto]
+            program.regions = compile_regions(program.insns)
+        ops = self.ops = [factory(self, insn, pc) for pc, factory, insn in proto]
+        if program.regions:
+            self._enter_regions(ops, proto)
+
+    def _enter_regions(self, ops, proto):
+        """Give each block start of a compiled region an entry into it (codegen.py).
+
+        The region calls the plain closure of an instruction it does not inline, so
+        the first pc of a fused run gets its own closure here too.
+        """
+        insns = self.program.insns
+        table = _handlers()
+        for region in self.program.regions:
+            plain = {}
+            for pc in range(region.first, region.last + 1):
+                plain[pc] = ops[pc] if len(proto[pc]) == 3 and proto[pc][2] is insns[pc] \
+                    else table[insns[pc].opcode](self, insns[pc], pc)
+            run = region.make(self, plain)
+            for start in region.starts:
+                ops[start] = _entry(run, start)
 
     def bind(self, i, value):
         """Set parameter ``i`` (1-based)."""
@@ -179,6 +215,8 @@ class VM:
         self._error = None
         self._finishing = False
         self.halted = False
+        # Rebound, not cleared: a sub-VM's list is its top-level VM's.
+        self.frames = []
         if self.stmt_savepoint is not None:
             # Reset before its end: the statement's changes so far stay, as sqlite3_reset's.
             self.conn.pager.release_savepoint(self.stmt_savepoint)
@@ -201,11 +239,21 @@ class VM:
         ops = self.ops
         pc = self.pc
         try:
-            while pc >= 0:
-                pc = ops[pc]()
+            if self.frames:
+                from limbodb.vdbe.execute_trigger import run_frames
+                pc = run_frames(self, None)
+            else:
+                while pc >= 0:
+                    pc = ops[pc]()
+                if pc == EXIT_FRAME:
+                    from limbodb.vdbe.execute_trigger import run_frames
+                    pc = run_frames(self, pc)
         except BusyError:
             raise
         except Error as e:
+            if self.frames:
+                from limbodb.vdbe.execute_trigger import abandon_frames
+                abandon_frames(self)
             self._error = e
             self._error_action = getattr(e, "on_error", 0)
             return self._finish_error()
@@ -229,7 +277,10 @@ class VM:
         action = self._error_action
         if self.stmt_savepoint is not None:
             from limbodb.vdbe.execute_savepoint import close_statement_savepoint
-            close_statement_savepoint(self, action == OE_FAIL)
+            if close_statement_savepoint(self, action == OE_FAIL):
+                # A statement without a journal changed pages: only the transaction's
+                # rollback undoes them (kept in _error_action for a resumed call).
+                action = self._error_action = OE_ROLLBACK
         if action == OE_ROLLBACK and not conn.autocommit:
             r = conn.set_autocommit(True, rollback=True)
         else:

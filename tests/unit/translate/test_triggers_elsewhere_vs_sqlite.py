@@ -8,8 +8,6 @@ writes must open in sqlite3 with the same schema.
 
 import sqlite3
 
-import pytest
-
 import limbodb
 
 SCRIPT = [
@@ -79,11 +77,3 @@ def test_triggers_in_attached_and_temp_databases_match_sqlite(tmp_path):
         expect[SCRIPT.index("SELECT type, name, tbl_name, sql FROM aux.sqlite_schema ORDER BY name")]
     other.execute("INSERT INTO t1 VALUES (7, 7)")
     assert ("aux:7",) in other.execute("SELECT * FROM log").fetchall()
-
-
-def test_temp_trigger_on_an_attached_table_is_refused():
-    db = limbodb.connect(":memory:")
-    db.execute("ATTACH ':memory:' AS aux")
-    db.execute("CREATE TABLE aux.t1(a)")
-    with pytest.raises(limbodb.OperationalError, match="temp triggers on tables of attached databases"):
-        db.execute("CREATE TEMP TRIGGER tr1 AFTER INSERT ON aux.t1 BEGIN SELECT 1; END")
