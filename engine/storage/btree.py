@@ -24,11 +24,11 @@ from limbodb.storage.balance import (
     SortKeys, allocate, balance, free, load, node_of, overflow_chain, underfull,
 )
 from limbodb.storage.btree_page import (
-    capacity, cell_size, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
+    cell_size, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
     parse_cell, varint_end,
 )
 from limbodb.storage.ondisk import (
-    PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, get_varint,
+    PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, VARINT_1, get_varint,
     local_payload_size, put_varint,
 )
 from limbodb.storage.record import Record, compare_record, decode_record, sort_key
@@ -65,7 +65,15 @@ MAX_DEPTH = 20
 
 # Open cursors by (id(pager), root): a mutation saves the positions of the others
 # (SQLite saveAllCursors). A live cursor holds its pager, so the id cannot be reused.
+# Each value is a set of weak references whose callback is the set's own discard, so
+# registering a cursor, counting and forgetting them cost no Python-level call (a
+# WeakSet's do); iterate over a copy (a collection may discard during the loop).
 _OPEN = {}
+
+
+def _cursors(refs):
+    """The live cursors of a set in ``_OPEN``."""
+    return [c for c in [r() for r in list(refs)] if c is not None]
 
 
 class BTreeCursor:
@@ -73,7 +81,8 @@ class BTreeCursor:
 
     __slots__ = (
         "pager", "root", "key_info", "_index", "_usable", "_state", "_page", "_info", "_ci",
-        "_pages", "_idxs", "_saved", "_mut", "_ovfl", "_count", "_open", "_epoch", "_sk", "__weakref__",
+        "_pages", "_idxs", "_saved", "_mut", "_ovfl", "_count", "_open", "_epoch", "_sk", "_edge",
+        "__weakref__",
     )
 
     def __init__(self, pager, root_pgno, key_info=None):
@@ -95,11 +104,12 @@ class BTreeCursor:
         self._ovfl = None
         self._count = None
         self._epoch = None
+        self._edge = None
         key = (id(pager), root_pgno)
         s = _OPEN.get(key)
         if s is None:
-            s = _OPEN[key] = weakref.WeakSet()
-        s.add(self)
+            s = _OPEN[key] = set()
+        s.add(weakref.ref(self, s.discard))
         self._open = s
 
     # --- movement -----------------------------------------------------------------
@@ -362,11 +372,22 @@ class BTreeCursor:
         return st[5]
 
     def _at_right_edge(self):
-        """True if every ancestor was left through its right-most child."""
-        for page, i in zip(self._pages, self._idxs):
+        """True if every ancestor was left through its right-most child.
+
+        A True answer is kept for the (path list, leaf) it was found for: a leaf has one
+        path while the tree keeps its shape, and any change of shape gives every cursor
+        on the tree a new path list (a re-seek, or _save_position), so appends to the
+        right-most leaf ask the ancestors once.
+        """
+        pages = self._pages
+        edge = self._edge
+        if edge is not None and edge[0] is pages and edge[1] is self._page:
+            return True
+        for page, i in zip(pages, self._idxs):
             info = page.aux or decode_page(page)
             if i != info.ncells:
                 return False
+        self._edge = (pages, self._page)
         return True
 
     def _search(self, page, info, key, upper, kk=None):
@@ -419,6 +440,15 @@ class BTreeCursor:
         usable = self._usable
         lo = 0
         hi = len(sk)
+        if info.skmin >= w:
+            # No stored key is shorter than this one, so C's bisect may compare them all;
+            # it raises TypeError at the first unknown key (None), which the loop fills.
+            try:
+                lo = bisect_left(sk, kk)
+            except TypeError:
+                pass
+            else:
+                hi = lo
         while lo < hi:
             mid = (lo + hi) >> 1
             k = sk[mid]
@@ -554,6 +584,25 @@ class BTreeCursor:
         rec = Record(p)
         return rec.column(rec.ncols - 1)
 
+    def entry_sort_key(self):
+        """The sort_key of the index entry the cursor is on, or None if it has none.
+
+        Only on an index whose keys order as sort_key tuples (BINARY ASC); the tuple
+        is cached in the page's ``skeys``, where a seek that found the entry put it.
+        """
+        if not self._sk or self._state != _VALID:
+            return None
+        info = self._info
+        sk = info.skeys
+        if sk is None:
+            sk = info.skeys = [None] * info.ncells
+        elif sk is False:
+            return None
+        k = sk[self._ci]
+        if k is None:
+            k = index_sort_key(self._page, info, self._ci, self._usable)
+        return k
+
     def _current_payload(self):
         """Re-entrant: the current entry's payload (a bytearray copy when it is all local)."""
         if self._state != _VALID:
@@ -688,7 +737,7 @@ class BTreeCursor:
         pages are untouched (no page but this one changes); on this page a VALID cursor's
         index shifts, one on a deleted cell, or in any other state, saves its position.
         """
-        for c in self._open:
+        for c in _cursors(self._open):
             if c is self or c._page is not page:
                 continue
             c._ovfl = None
@@ -703,7 +752,7 @@ class BTreeCursor:
             c._save_position()
 
     def _save_others(self):
-        for c in list(self._open):
+        for c in _cursors(self._open):
             if c is not self:
                 while True:
                     r = c._save_position()
@@ -749,25 +798,32 @@ class BTreeCursor:
         else:
             body = payload
             skey = key
-        r = None
-        if not index and self._state == _VALID and self._epoch == self._current_epoch():
+        p = -1
+        if not index and self._state == _VALID:
             # Appends and in-range keys skip the descent (sqlite's BTCF_AtLast shortcut).
-            keys = self._info.keys if self._info.leaf else None
-            if keys and keys[0] <= key and (key <= keys[-1] or self._at_right_edge()):
+            info = self._info
+            keys = info.keys if info.leaf else None
+            epoch = self._epoch
+            pager = self.pager
+            if keys and keys[0] <= key and epoch is not None and epoch[0] == pager.generation \
+                    and epoch[1] == pager.db.commit_seq and (key <= keys[-1] or self._at_right_edge()):
                 p = bisect_left(keys, key)
-                r = p, p < len(keys) and keys[p] == key
-        if r is None:
+                exact = p < len(keys) and keys[p] == key
+        if p < 0:
             r = self._seek_leaf(skey, False, True, kk)
             if r.__class__ is IO:
                 return r
-        p, exact = r
+            p, exact = r
         usable = self._usable
         info = self._info
         page = self._page
         size = len(body)
-        fits_local = size <= (usable - 35 if not index else ((usable - 12) * 64 // 255) - 23)
-        if fits_local and info.leaf:
-            cell = self._make_cell(key, payload, 0, 0)
+        if info.leaf and size <= (usable - 35 if not index else ((usable - 12) * 64 // 255) - 23):
+            head = VARINT_1[size] if size < 0x80 else put_varint(size)
+            if index:
+                cell = head + key
+            else:
+                cell = head + (VARINT_1[key] if 0 <= key < 0x80 else put_varint(key)) + payload
             need = (len(cell) if len(cell) > 4 else 4) + 2
             data = page.data
             free = free_space(data, info)
@@ -787,7 +843,7 @@ class BTreeCursor:
                 info = insert_cell(page, info, p, cell, usable, None if index else key, free, kk)
                 if info is not old_info:
                     # Defragmenting decoded the page afresh: other cursors must see the new view.
-                    for c in self._open:
+                    for c in _cursors(self._open):
                         if c._page is page:
                             c._info = info
                 self._info = info
@@ -832,7 +888,7 @@ class BTreeCursor:
             node.cells.insert(p, cell)
             if skeys is not None and not first_ovfl:
                 skeys.add(cell, kk)
-            append = (p == len(node.cells) - 1 and node.ptype == PAGE_TABLE_LEAF and len(pages) > 1
+            append = (p == len(node.cells) - 1 and node.ptype >= PAGE_INDEX_LEAF and len(pages) > 1
                       and idxs[-1] == (pages[-2].aux or decode_page(pages[-2])).ncells)
         freed = yield from balance(self.pager, self._index, pages, idxs, {len(pages) - 1: node}, append,
                                    skeys)
@@ -868,7 +924,10 @@ class BTreeCursor:
         """Re-entrant: delete the current entry; ``next()`` then moves to the entry after it."""
         if self._mut is not None:
             return self._run_mut()
-        if self._state == _VALID and self._epoch != self._current_epoch():
+        pager = self.pager
+        epoch = self._epoch
+        if self._state == _VALID and (epoch is None or epoch[0] != pager.generation
+                                      or epoch[1] != pager.db.commit_seq):
             # Positioned in an earlier transaction: find the entry again in fresh pages.
             r = self._save_position()
             if r is not None:
@@ -890,15 +949,17 @@ class BTreeCursor:
             off = info.ptrs[ci]
             size, start, local, ovfl = parse_cell(data, off, info.ptype, usable)
             if not ovfl:
-                used_after = (capacity(info.hdr, info.ptype, usable) - free_space(data, info)
-                              - cell_size(data, off, info.ptype, usable) - 2)
+                csize = start - off + local  # cell_size of a local cell
+                if csize < 4:
+                    csize = 4
+                cap = usable - info.hdr - 8
                 if not self._pages or (info.ncells > 1 and not underfull(
-                        used_after, capacity(info.hdr, info.ptype, usable), usable)):
+                        cap - free_space(data, info) - csize - 2, cap, usable)):
                     self._saved = info.keys[ci] if not self._index else bytes(data[start:start + local])
                     if len(self._open) > 1:
                         self._adjust_others(page, ci, -1)
-                    self.pager.mark_dirty(page)
-                    self._info = drop_cell(page, info, ci, usable)
+                    pager.mark_dirty(page)
+                    self._info = drop_cell(page, info, ci, usable, csize)
                     self._ci = ci - 1
                     self._state = _AFTER_DELETE
                     self._ovfl = None
@@ -1004,7 +1065,7 @@ def _tree_pages(pager, root):
 
 def _drop_gen(pager, root, keep_root):
     pgnos = yield from _tree_pages(pager, root)
-    for cur in list(_OPEN.get((id(pager), root), ())):
+    for cur in _cursors(_OPEN.get((id(pager), root), ())):
         # Open cursors on the tree now point at nothing (sqlite's BtreeClearTable trips them).
         cur._state = _INVALID
         cur._pages = []

@@ -30,6 +30,7 @@ _I32_unpack = _I32.unpack_from
 _I64_unpack = _I64.unpack_from
 _F64_unpack = _F64.unpack_from
 _F64_pack = _F64.pack
+_U64_unpack = struct.Struct(">Q").unpack_from
 
 # Body size of serial types 0..127 (one-byte header varints, by far the common case).
 # Types 10 and 11 are reserved; like SQLite, they occupy no bytes and read as NULL.
@@ -199,15 +200,21 @@ def _parse_header(p):
             key = bytes(key)
         hit = _HEADER_CACHE.get(key)
         if hit is None:
-            hit = _parse_header_slow(p)
-            if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
-                _HEADER_CACHE.clear()
-            _HEADER_CACHE[key] = hit
+            hit = _cache_header(key, p)
         if hit[2] > len(p):
             raise corrupt()
         return hit[0], hit[1]
     hit = _parse_header_slow(p)
     return hit[0], hit[1]
+
+
+def _cache_header(key, p):
+    """Parse the header of ``p`` and remember it under ``key``."""
+    hit = _parse_header_slow(p)
+    if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
+        _HEADER_CACHE.clear()
+    _HEADER_CACHE[key] = hit
+    return hit
 
 
 def _parse_header_slow(p):
@@ -244,6 +251,20 @@ def _parse_header_slow(p):
 # Values of the serial types with no body: 0 NULL, 8 and 9 the integers 0 and 1, and the
 # reserved 10 and 11, which SQLite reads as NULL.
 _CONSTANT = (None, None, None, None, None, None, None, None, 0, 1, None, None)
+
+
+def _int24(p, o):
+    v = (p[o] << 16) | (p[o + 1] << 8) | p[o + 2]
+    return v - 0x1000000 if v & 0x800000 else v
+
+
+def _int48(p, o):
+    return _I64_unpack(b"\xff\xff" + p[o:o + 6] if p[o] & 0x80 else b"\0\0" + p[o:o + 6])[0]
+
+
+# Decoders of the serial types 2-7 with a body: (payload, offset) -> value.
+_UNPACK = (None, None, lambda p, o: _I16_unpack(p, o)[0], _int24, lambda p, o: _I32_unpack(p, o)[0],
+           _int48, lambda p, o: _I64_unpack(p, o)[0], lambda p, o: _F64_unpack(p, o)[0])
 
 
 def _value(p, t, o):
@@ -291,10 +312,23 @@ class Record:
 
     def _parse(self):
         p = self.payload
-        if p and p[0] < 0x80:
+        n = len(p)
+        if n >= 8 and p[0] <= 8:
+            # A header of at most 8 bytes (up to 7 columns), keyed as the int its bytes
+            # spell: one unpack, no slice and no bytes object to hash.
+            key = _U64_unpack(p)[0] >> (64 - 8 * p[0])
+            hit = _HEADER_CACHE.get(key)
+            if hit is None:
+                hit = _cache_header(key, p)
+            if hit[2] > n:
+                raise corrupt()
+            self._offsets = hit[1]
+            types = self._types = hit[0]
+            return types
+        if n and p[0] < 0x80:
             # _parse_header's cache hit, inlined: this runs once per row read.
             hit = _HEADER_CACHE.get(bytes(p[:p[0]]))
-            if hit is not None and hit[2] <= len(p):
+            if hit is not None and hit[2] <= n:
                 self._offsets = hit[1]
                 types = self._types = hit[0]
                 return types
@@ -311,11 +345,22 @@ class Record:
     def column(self, i):
         types = self._types
         if types is None:
-            types = self._parse()
-        if i >= len(types):
+            p = self.payload
+            n = len(p)
+            if n >= 8 and p[0] <= 8:
+                # _parse's cache hit, inlined: the first column read of each row gets here.
+                hit = _HEADER_CACHE.get(_U64_unpack(p)[0] >> (64 - 8 * p[0]))
+                if hit is not None and hit[2] <= n:
+                    self._offsets = hit[1]
+                    types = self._types = hit[0]
+            if types is None:
+                types = self._parse()
+        try:
+            t = types[i]
+        except IndexError:
             return None
-        t = types[i]
-        # The common serial types inline (see _value).
+        # The common serial types inline (see _value); struct.unpack_from and byte
+        # indexing cost a third of int.from_bytes with its slice and keywords.
         if t >= 12:
             o = self._offsets[i]
             if t & 1:
@@ -326,10 +371,14 @@ class Record:
             return v - 256 if v >= 128 else v
         if t > 7 or not t:
             return _CONSTANT[t]
-        o = self._offsets[i]
-        if t < 7:
-            return int.from_bytes(self.payload[o:o + _SIZE[t]], "big", signed=True)
-        return _F64_unpack(self.payload, o)[0]
+        if t == 2:
+            return _I16_unpack(self.payload, self._offsets[i])[0]
+        if t == 3:
+            p = self.payload
+            o = self._offsets[i]
+            v = (p[o] << 16) | (p[o + 1] << 8) | p[o + 2]
+            return v - 0x1000000 if v & 0x800000 else v
+        return _UNPACK[t](self.payload, self._offsets[i])
 
     def serial_type(self, i):
         """Serial type of column ``i`` (0, NULL, for columns past the end)."""
@@ -490,12 +539,13 @@ class KeyInfo:
     first comparison, so an index may name a collation registered after the schema loads.
     """
 
-    __slots__ = ("collations", "desc", "_plan")
+    __slots__ = ("collations", "desc", "_plan", "_binary_asc")
 
     def __init__(self, collations, desc=None):
         self.collations = list(collations)
         self.desc = list(desc) if desc is not None else [False] * len(self.collations)
         self._plan = None
+        self._binary_asc = None
 
     def _resolve(self):
         """Per column: (collation function or None for BINARY, DESC flag)."""
@@ -509,8 +559,15 @@ class KeyInfo:
         return plan
 
     def binary_asc(self):
-        """True if every column compares BINARY ascending (so sort_key() orders keys)."""
-        return not any(self.desc) and all(c is None or c.upper() == "BINARY" for c in self.collations)
+        """True if every column compares BINARY ascending (so sort_key() orders keys).
+
+        Kept after the first call: every index cursor opened asks.
+        """
+        r = self._binary_asc
+        if r is None:
+            r = self._binary_asc = not any(self.desc) and all(
+                c is None or c.upper() == "BINARY" for c in self.collations)
+        return r
 
     def __repr__(self):
         return f"KeyInfo({self.collations!r}, {self.desc!r})"

@@ -14,7 +14,9 @@ from operator import ge, gt, le, lt
 from limbodb.errors import OperationalError, SQLITE_FULL, SQLITE_INTERRUPT
 from limbodb.io.completion import IO as IOM
 from limbodb.storage.btree import BTreeCursor
-from limbodb.storage.record import KeyInfo, compare_record, decode_record, encode_record, real_storage_value
+from limbodb.storage.record import (
+    KeyInfo, compare_record, decode_record, encode_record, real_storage_value, sort_key,
+)
 from limbodb.vdbe import value as V
 from limbodb.vdbe.ephemeral import EphemeralCursor, ListRecord, SEEK_EQ, SEEK_GE, SEEK_GT, SEEK_LE, SEEK_LT
 from limbodb.vdbe.insn import OPFLAG_LASTROWID, OPFLAG_NCHANGE
@@ -358,13 +360,23 @@ def _idx_compare(vm, insn, pc, test):
 
     def run():
         vc = cursors[p1]
+        key = regs[p3:p3 + n]
+        btc = vc.btc
+        if btc.__class__ is BTreeCursor and btc._sk:
+            # The entry's sort key tuple (cached on its page) against the key's: no decoding.
+            k = btc.entry_sort_key()
+            if k is not None:
+                kk = sort_key(key)
+                if kk is not None and len(k) >= len(kk):
+                    k = k[:len(kk)]
+                    return p2 if test((k > kk) - (k < kk), 0) else nxt
         rec = vc.rec
         if rec is None:
-            rec = vc.btc.record()
+            rec = btc.record()
             if rec.__class__ is IOM:
                 return _wait(vm, rec, pc)
             vc.rec = rec
-        return p2 if test(_compare_entry(vc, rec, regs[p3:p3 + n]), 0) else nxt
+        return p2 if test(_compare_entry(vc, rec, key), 0) else nxt
     return run
 
 
@@ -553,9 +565,17 @@ def op_rowid(vm, insn, pc):
         if vc.nullrow:
             regs[p2] = None
         elif vc.is_index:
+            btc = vc.btc
+            if btc.__class__ is BTreeCursor:
+                # The entry's sort key (cached on its page, as IdxGT/IdxGE leave it) ends
+                # with the rowid as (1, rowid).
+                k = btc.entry_sort_key()
+                if k is not None and k[-2] == 1 and k[-1].__class__ is int:
+                    regs[p2] = k[-1]
+                    return nxt
             # An index entry's rowid is its record's last column, which may lie on
             # overflow pages: read the record re-entrantly.
-            rec = vc.btc.record()
+            rec = btc.record()
             if rec.__class__ is IOM:
                 return _wait(vm, rec, pc)
             regs[p2] = rec.column(rec.ncols - 1)
@@ -594,6 +614,9 @@ def op_newrowid(vm, insn, pc):
         if top >= _MAX_ROWID:
             raise OperationalError("database or disk is full", SQLITE_FULL)
         new = top + 1
+        tx = vm.conn.mvcc_tx
+        if tx is not None:
+            new = tx.new_rowid(vc.btc, new)
         if p3:
             regs[p3] = new
         regs[p2] = new

@@ -290,6 +290,12 @@ class VM:
             return IO
         self._finishing = False
         self.halted = True
+        if self.program.counts_changes:
+            # As vdbeHalt: a failed statement sets changes() to 0, except under OR FAIL (or
+            # RAISE(FAIL)), whose rows written before the error stay and are counted.
+            kept = self.changes if action == OE_FAIL else 0
+            conn.changes = kept
+            conn.total_changes += kept
         err = self._error
         self._error = None
         raise err

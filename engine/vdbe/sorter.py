@@ -56,6 +56,26 @@ def _value_key(coll):
     return key
 
 
+def _row_key(spec):
+    """A function giving a row's whole sort key as one comparable value, or None.
+
+    Only for keys that are all ascending, NULLS FIRST, under BINARY, NOCASE or RTRIM,
+    where the per-value keys of ``sort`` concatenate into the same order.
+    """
+    if any(spec.desc) or not all(spec.nulls_first):
+        return None
+    keys = []
+    for i, coll in enumerate(spec.collations):
+        coll = coll.upper() if coll is not None else None
+        if coll not in (None, "BINARY", "NOCASE", "RTRIM"):
+            return None
+        keys.append((i, _value_key(None if coll == "BINARY" else coll)))
+    if len(keys) == 1:
+        i, vk = keys[0]
+        return lambda row: vk(row[i])
+    return lambda row: tuple([vk(row[i]) for i, vk in keys])
+
+
 class Sorter:
     """An in-memory sorter of value lists.
 
@@ -65,7 +85,7 @@ class Sorter:
     sort would put first.
     """
 
-    __slots__ = ("spec", "rows", "pos", "cap", "_trim_at")
+    __slots__ = ("spec", "rows", "pos", "cap", "_trim_at", "_key", "_bound")
 
     def __init__(self, spec, cap=0):
         self.spec = spec
@@ -73,13 +93,24 @@ class Sorter:
         self.pos = 0
         self.cap = cap
         self._trim_at = max(4 * cap, 256) if cap else 0
+        # Top-N: once trimmed, a row that sorts at or after the last row kept can never
+        # be among the first ``cap`` (the sort is stable), so it is dropped on insert.
+        self._key = _row_key(spec) if cap else None
+        self._bound = None
 
     def insert(self, row):
+        if row.__class__ is not list:
+            row = decode_record(row)
+        bound = self._bound
+        if bound is not None and self._key(row) >= bound:
+            return
         rows = self.rows
-        rows.append(decode_record(row) if row.__class__ is not list else row)
+        rows.append(row)
         if len(rows) == self._trim_at:
             self.sort()
             del rows[self.cap:]
+            if self._key is not None:
+                self._bound = self._key(rows[-1])
 
     def sort(self):
         """Sort the rows; True if there is at least one."""

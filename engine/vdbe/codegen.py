@@ -1,0 +1,361 @@
+"""Loops compiled to Python source: one generated function per loop region of a program.
+
+The step loop (program.py) calls one closure per instruction. Inside a loop that
+runs once per row, that dispatch and the closures' calls are much of the cost, so
+at prepare time each region of loops (the span from the target of a backward
+Next/Prev/SorterNext to that instruction, overlapping spans merged) becomes
+one generated function ``region(pc)``: a ``while True`` over basic blocks, each
+guarded by ``if pc == start:``, whose hot instructions (Column, Rowid, Next,
+integer comparisons, register moves, AggStep, ResultRow, sorter inserts) are
+written inline and whose others call their ordinary closure.
+
+Exactness: the inline code does what the closure at that pc would do, in the same
+order, and exits the way it would (``vm.pc`` at its own address and EXIT_IO on a
+wait, ``vm.pc`` past ResultRow and EXIT_ROW on a row). Every pc keeps a closure
+of its own in ``vm.ops`` (block starts get an entry into the region), so a resume,
+a jump from outside, or a pc the region does not know (returned as is) runs exactly
+as without the region. The generated code never changes what EXPLAIN prints.
+Mirrors nothing in SQLite (whose VM is C); the pattern is sqlglot's Python executor.
+"""
+
+from limbodb.errors import OperationalError, SQLITE_INTERRUPT
+from limbodb.io.completion import IO as IOM
+from limbodb.vdbe import insn as I
+from limbodb.vdbe import value as V
+from limbodb.vdbe.ephemeral import ListRecord
+from limbodb.vdbe.program import EXIT_IO, EXIT_ROW
+
+# Set False to run every program one closure per instruction (tests compare the two).
+ENABLED = True
+
+# A backward Goto is not a tail: every program ends with one to its start (after Transaction).
+_LOOP_TAILS = frozenset((I.OP_Next, I.OP_Prev, I.OP_SorterNext))
+_COMPARES = {I.OP_Eq: "==", I.OP_Ne: "!=", I.OP_Lt: "<", I.OP_Le: "<=", I.OP_Gt: ">", I.OP_Ge: ">="}
+# Instructions whose closure never jumps: it returns pc + 1 or a negative exit code.
+_NO_JUMP = frozenset((
+    I.OP_Column, I.OP_Rowid, I.OP_IdxRowid, I.OP_Copy, I.OP_SCopy, I.OP_Integer, I.OP_Null,
+    I.OP_AggStep, I.OP_AggFinal, I.OP_MakeRecord, I.OP_SorterInsert, I.OP_SorterData,
+    I.OP_Affinity, I.OP_Function, I.OP_Remainder, I.OP_Add, I.OP_Subtract, I.OP_Multiply,
+    I.OP_Divide, I.OP_Concat, I.OP_String8, I.OP_Real, I.OP_Int64, I.OP_Variable,
+    I.OP_IdxInsert, I.OP_Insert, I.OP_Sequence, I.OP_NullRow,
+))
+
+
+# Instructions that cannot move a cursor or clear its row (see _Gen.rec_cursor).
+_KEEPS_REC = frozenset((I.OP_Column, I.OP_Rowid, I.OP_Copy, I.OP_SCopy, I.OP_Integer, I.OP_Null,
+                        I.OP_AggStep, I.OP_Affinity, I.OP_Remainder, I.OP_Add, I.OP_Subtract,
+                        I.OP_Multiply, I.OP_Concat))
+
+
+def regions(insns):
+    """[(first pc, last pc)] of the loop regions worth compiling, in program order."""
+    spans = sorted((insn.p2, pc) for pc, insn in enumerate(insns)
+                   if insn.opcode in _LOOP_TAILS and 0 < insn.p2 <= pc)
+    merged = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1][1] = hi
+        else:
+            merged.append([lo, hi])
+    return [(lo, hi) for lo, hi in merged]
+
+
+class Region:
+    """The generated factory of one region, shared by every VM of its program."""
+
+    __slots__ = ("first", "last", "starts", "make")
+
+    def __init__(self, first, last, starts, make):
+        self.first = first
+        self.last = last
+        self.starts = starts
+        self.make = make
+
+
+def compile_regions(insns):
+    """Region objects for ``insns`` (empty if disabled or there are no loops)."""
+    if not ENABLED:
+        return []
+    return [_compile(insns, lo, hi) for lo, hi in regions(insns)]
+
+
+def _block_starts(insns, first, last):
+    """pcs in [first, last] where a block must begin: jump targets and pcs after a
+    block-ending instruction. A target missed here is still exact (the region returns
+    it to the step loop), only slower."""
+    starts = {first}
+    for insn in insns:
+        if _ends_block(insn):
+            targets = (insn.p1, insn.p2, insn.p3) if insn.opcode == I.OP_Jump else (insn.p2,)
+            starts.update(t for t in targets if first <= t <= last)
+    for pc in range(first, last + 1):
+        if _ends_block(insns[pc]):
+            starts.add(pc + 1)
+    starts.discard(last + 1)
+    return starts
+
+
+def _ends_block(insn):
+    # Every other instruction is either inline straight-line code or a closure that cannot jump.
+    return insn.opcode not in _NO_JUMP
+
+
+class _Gen:
+    """Source text of one region, with the constants it refers to."""
+
+    def __init__(self, insns, first, last):
+        self.insns = insns
+        self.first = first
+        self.last = last
+        self.lines = []
+        self.consts = []
+        self.closures = set()
+        # The cursor whose row the local ``rec`` holds (None for a NULL row), while no
+        # instruction since could have moved it; None when unknown.
+        self.rec_cursor = None
+
+    def const(self, value):
+        self.consts.append(value)
+        return "k%d" % (len(self.consts) - 1)
+
+    def emit(self, indent, text):
+        for line in text.strip("\n").split("\n"):
+            self.lines.append("    " * indent + line)
+
+
+def _compile(insns, first, last):
+    g = _Gen(insns, first, last)
+    starts = _block_starts(insns, first, last)
+    body = []
+    g.lines = body
+    pc = first
+    while pc <= last:
+        g.emit(2, "if pc == %d:" % pc)
+        pc = _block(g, pc, starts)
+    g.emit(2, "return pc")
+    closures = sorted(g.closures)
+    head = ["def make(vm, regs, cursors, conn, ops, consts):"]
+    for i in range(len(g.consts)):
+        head.append("    k%d = consts[%d]" % (i, i))
+    for c in closures:
+        head.append("    op_%d = ops[%d]" % (c, c))
+    head.append("    def region(pc):")
+    head.append("        while True:")
+    # Blocks were written from indent 2; the while's body is at indent 3.
+    src = "\n".join(head + ["    " + line for line in body] + ["    return region", ""])
+    env = {"IOM": IOM, "EXIT_IO": EXIT_IO, "EXIT_ROW": EXIT_ROW, "OperationalError": OperationalError,
+           "SQLITE_INTERRUPT": SQLITE_INTERRUPT}
+    exec(compile(src, "<loop %d-%d>" % (first, last), "exec"), env)
+    factory = env["make"]
+    consts = g.consts
+    return Region(first, last, sorted(starts), lambda vm, ops: factory(
+        vm, vm.regs, vm.cursors, vm.conn, ops, consts))
+
+
+def _block(g, pc, starts):
+    """Emit the block starting at ``pc``; return the pc after it."""
+    insns = g.insns
+    last = g.last
+    g.rec_cursor = None
+    while True:
+        insn = insns[pc]
+        if insn.opcode not in _KEEPS_REC:
+            g.rec_cursor = None
+        ended = _insn(g, pc, insn)
+        pc += 1
+        if ended:
+            return pc
+        if pc > last or pc in starts:
+            g.emit(3, "pc = %d" % pc)
+            return pc
+
+
+def _jump(g, pc, target, indent):
+    """Code that continues at ``target`` from the instruction at ``pc``."""
+    if target <= pc:
+        g.emit(indent, "pc = %d\ncontinue" % target)
+    else:
+        g.emit(indent, "pc = %d" % target)
+
+
+def _call(g, pc, indent=3):
+    """Run the closure at ``pc``; the block ends unless it cannot jump."""
+    insn = g.insns[pc]
+    g.closures.add(pc)
+    if insn.opcode in _NO_JUMP:
+        g.emit(indent, "r = op_%d()\nif r != %d:\n    return r" % (pc, pc + 1))
+        return False
+    g.emit(indent, "pc = op_%d()\nif pc <= %d:\n    continue" % (pc, pc))
+    return True
+
+
+def _fast_else_call(g, pc):
+    """Close an inline fast path (``if ...:`` at indent 3 whose jump is written): else
+    the instruction goes on to pc + 1, and values it does not cover take the closure."""
+    g.emit(3, """
+    else:
+        pc = %d
+else:
+    pc = op_%d()
+    if pc <= %d:
+        continue
+""" % (pc + 1, pc, pc))
+
+
+def _wait(pc):
+    return "vm.completion = {v}.completion\nvm.pc = %d\nreturn EXIT_IO" % pc
+
+
+def _insn(g, pc, insn):
+    """Emit one instruction inside a block; True if it ends the block (it set pc)."""
+    op = insn.opcode
+    p1, p2, p3, p4, p5 = insn.p1, insn.p2, insn.p3, insn.p4, insn.p5
+    nxt = pc + 1
+    if op == I.OP_Column:
+        dflt = "None" if p4 is None else g.const(p4)
+        if g.rec_cursor == p1:
+            # The row was fetched by a Column just before: no cursor look-up again.
+            read = "rec.column(%d)" % p2 if p4 is None else \
+                "(%s if %d >= rec.ncols else rec.column(%d))" % (dflt, p2, p2)
+            g.emit(3, "regs[%d] = None if rec is None else %s" % (p3, read))
+            return False
+        g.rec_cursor = p1
+        g.emit(3, """
+vc = cursors[%d]
+rec = vc.rec
+if rec is None:
+    if vc.nullrow:
+        regs[%d] = None
+    else:
+        rec = vc.btc.record()
+        if rec.__class__ is IOM:
+%s
+        vc.rec = rec
+if rec is not None:
+""" % (p1, p3, _indent(_wait(pc).format(v="rec"), 3)))
+        if p4 is None:
+            g.emit(4, "regs[%d] = rec.column(%d)" % (p3, p2))
+        else:
+            g.emit(4, "regs[%d] = %s if %d >= rec.ncols else rec.column(%d)" % (p3, dflt, p2, p2))
+        return False
+    if op == I.OP_Rowid:
+        g.closures.add(pc)
+        g.emit(3, """
+vc = cursors[%d]
+if vc.nullrow:
+    regs[%d] = None
+elif vc.is_index:
+    r = op_%d()
+    if r != %d:
+        return r
+else:
+    regs[%d] = vc.btc.rowid()
+""" % (p1, p2, pc, nxt, p2))
+        return False
+    if op == I.OP_Next:
+        g.emit(3, """
+vc = cursors[%d]
+if vc.nullrow:
+    pc = %d
+else:
+    if conn.interrupted:
+        raise OperationalError("interrupted", SQLITE_INTERRUPT)
+    r = vc.btc.next()
+    if r.__class__ is IOM:
+%s
+    vc.rec = None
+    if r:
+""" % (p1, nxt, _indent(_wait(pc).format(v="r"), 2)))
+        _jump(g, pc, p2, 5)
+        g.emit(3, "    else:\n        pc = %d" % nxt)
+        return True
+    if op in _COMPARES and (p5 & I.SQLITE_AFF_MASK) != V.AFF_TEXT:
+        g.closures.add(pc)
+        # Two ints compare as Python compares them, whatever the affinity. Two texts do
+        # under BINARY when at least one is ASCII (code point order is UTF-8 byte order
+        # then, see compare_values) and no numeric affinity may turn them into numbers.
+        text = (p5 & I.SQLITE_AFF_MASK) <= V.AFF_BLOB and (p4 is None or p4.upper() == "BINARY")
+        g.emit(3, """
+b = regs[%d]
+a = regs[%d]
+if a.__class__ is int is b.__class__%s:
+    if a %s b:
+""" % (p1, p3, " or (a.__class__ is str is b.__class__ and (a.isascii() or b.isascii()))"
+       if text else "", _COMPARES[op]))
+        _jump(g, pc, p2, 5)
+        _fast_else_call(g, pc)
+        return True
+    if op in (I.OP_IsNull, I.OP_NotNull):
+        g.emit(3, "if regs[%d] %s None:" % (p1, "is" if op == I.OP_IsNull else "is not"))
+        _jump(g, pc, p2, 4)
+        g.emit(3, "else:\n    pc = %d" % nxt)
+        return True
+    if op in (I.OP_If, I.OP_IfNot):
+        # An int's truth is itself; other values (NULL, text, reals) take the closure.
+        g.closures.add(pc)
+        g.emit(3, "v = regs[%d]\nif v.__class__ is int:\n    if %sv:" % (p1, "" if op == I.OP_If else "not "))
+        _jump(g, pc, p2, 5)
+        _fast_else_call(g, pc)
+        return True
+    if op == I.OP_Affinity and p4 and all(ch in "CD" for ch in p4[:p2]):
+        # NUMERIC and INTEGER affinity leave an int as it is.
+        g.closures.add(pc)
+        test = " and ".join("regs[%d].__class__ is int" % r for r in range(p1, p1 + len(p4[:p2])))
+        g.emit(3, "if not (%s):\n    op_%d()" % (test, pc))
+        return False
+    if op == I.OP_Remainder:
+        # Non-negative ints: Python's % is C's (which takes the dividend's sign).
+        g.closures.add(pc)
+        g.emit(3, """
+b = regs[%d]
+a = regs[%d]
+if a.__class__ is int is b.__class__ and a >= 0 and b > 0:
+    regs[%d] = a %% b
+else:
+    op_%d()
+""" % (p1, p2, p3, pc))
+        return False
+    if op == I.OP_Goto:
+        if p2 <= pc:
+            g.emit(3, 'if conn.interrupted:\n    raise OperationalError("interrupted", SQLITE_INTERRUPT)')
+        _jump(g, pc, p2, 3)
+        return True
+    if op in (I.OP_Copy, I.OP_SCopy) and (op == I.OP_SCopy or p3 == 0):
+        g.emit(3, "regs[%d] = regs[%d]" % (p2, p1))
+        return False
+    if op == I.OP_Integer:
+        g.emit(3, "regs[%d] = %d" % (p2, p1))
+        return False
+    if op == I.OP_Null and p3 <= p2:
+        g.emit(3, "regs[%d] = None" % p2)
+        return False
+    if op == I.OP_AggStep:
+        new = g.const(p4.fn)
+        args = ", ".join("regs[%d]" % r for r in range(p2, p2 + p5))
+        g.emit(3, """
+acc = regs[%d]
+if acc is None:
+    acc = regs[%d] = %s()
+acc.step(%s)
+""" % (p3, p3, new, args))
+        return False
+    if op == I.OP_ResultRow:
+        g.emit(3, "vm.row = tuple(regs[%d:%d])\nvm.pc = %d\nreturn EXIT_ROW" % (p1, p1 + p2, nxt))
+        return True
+    if op == I.OP_MakeRecord and p5 & I.MAKERECORD_UNPACKED and p4 is None:
+        g.emit(3, "regs[%d] = regs[%d:%d]" % (p3, p1, p1 + p2))
+        return False
+    if op == I.OP_SorterData:
+        g.emit(3, "rec = regs[%d] = %s(cursors[%d].btc.current())\ncursors[%d].rec = rec"
+               % (p2, g.const(ListRecord), p1, p3))
+        g.rec_cursor = p3
+        return False
+    if op == I.OP_SorterInsert:
+        g.emit(3, "cursors[%d].btc.insert(regs[%d])" % (p1, p2))
+        return False
+    return _call(g, pc)
+
+
+def _indent(text, n):
+    return "\n".join("    " * n + line for line in text.split("\n"))
