@@ -73,6 +73,9 @@ class Database:
         self.refs = 0
         self.commit_seq = 0
         self.checkpointing = False
+        # A commit skipped its WAL fsync (an MVCC commit, durable in the logical log):
+        # the next checkpoint syncs the WAL before the database file gets newer pages.
+        self.wal_unsynced = False
         self.autocheckpoint = DEFAULT_AUTOCHECKPOINT
         # An automatic checkpoint's I/O error does not fail the commit that ran it; it
         # is kept here for diagnostics and the checkpoint is retried after the next commit.
@@ -288,6 +291,9 @@ class Database:
 
     def close_files(self):
         """Last connection gone: unlock, close, leave the registry."""
+        mvcc = self.__dict__.get("mvcc")
+        if mvcc is not None:
+            mvcc.close()
         if self.db_file is not None:
             self.db_file.unlock()
             self.db_file.close()
@@ -306,8 +312,9 @@ class Database:
 class Checkpoint:
     """Re-entrant checkpoint of a Database's WAL into its database file.
 
-    States: START -> READ (frame reads issued) -> WRITE (page writes issued) -> SYNC (db
-    sync issued) -> TRUNC_DB (db truncated to its page count) -> TRUNC_WAL (TRUNCATE
+    States: [WAL_SYNC (a commit skipped its WAL fsync: WAL sync issued) ->] START -> READ
+    (frame reads issued) -> WRITE (page writes issued) -> SYNC (db sync issued) ->
+    TRUNC_DB (db truncated to its page count) -> TRUNC_WAL (TRUNCATE
     mode: -wal truncated) -> DONE. The backfill mark moves only after the database file
     is synced; a failure leaves it where it was (the WAL still holds every frame).
     Result: (busy, frames in the WAL, frames backfilled), as PRAGMA wal_checkpoint.
@@ -315,7 +322,7 @@ class Checkpoint:
 
     __slots__ = ("db", "mode", "state", "completion", "busy", "mx_safe", "pages", "result")
 
-    START, READ, WRITE, SYNC, TRUNC_DB, TRUNC_WAL, DONE = range(7)
+    START, READ, WRITE, SYNC, TRUNC_DB, TRUNC_WAL, DONE, WAL_SYNC = range(8)
 
     def __init__(self, db, mode):
         self.db = db
@@ -333,7 +340,7 @@ class Checkpoint:
         try:
             return self._step(db)
         except BaseException:
-            if self.state != self.START:
+            if self.state not in (self.START, self.WAL_SYNC):
                 db.checkpointing = False
             self.state = self.DONE
             raise
@@ -342,7 +349,7 @@ class Checkpoint:
         """Stop without finishing (its caller went away). Writes already issued only copy
         immutable frames, and the backfill mark has not moved, so a later checkpoint
         simply does the work again."""
-        if self.state not in (self.START, self.DONE):
+        if self.state not in (self.START, self.DONE, self.WAL_SYNC):
             self.db.checkpointing = False
         self.state = self.DONE
 
@@ -351,6 +358,12 @@ class Checkpoint:
             st = self.state
             if st == self.DONE:
                 return self.result
+            if st == self.START and db.wal_unsynced and not db.checkpointing:
+                # Otherwise a crash could keep the file's newer pages beside an older,
+                # durable WAL generation whose frames would then be read over them.
+                self.completion = db.wal_file.sync()
+                self.state = self.WAL_SYNC
+                continue
             if st == self.START:
                 wal = db.wal
                 if db.checkpointing:
@@ -397,7 +410,11 @@ class Checkpoint:
                 c.raise_if_failed()
             wal = db.wal
             ps = wal.page_size
-            if st == self.READ:
+            if st == self.WAL_SYNC:
+                db.wal_unsynced = False
+                self.completion = None
+                self.state = self.START
+            elif st == self.READ:
                 group = CompletionGroup()
                 for pgno, data in zip(self.pages, c.result):
                     if len(data) != ps:

@@ -117,9 +117,12 @@ def parse_header(data, file_size):
     if not page_size_ok(ps):
         raise DatabaseError("file is not a database", SQLITE_NOTADB)
     wv, rv = data[18], data[19]
-    if rv > 2:
+    if wv == rv == 255:
+        # Turso's MVCC database (limbodb/mvcc.py): B-tree pages as SQLite's, plus a -log.
+        pass
+    elif rv > 2:
         raise DatabaseError("file is not a database", SQLITE_NOTADB)
-    if wv > 2:
+    elif wv > 2:
         # SQLite opens such a file read-only; limbodb only opens files it may write.
         raise NotSupportedError("database file format write version %d is not supported" % wv)
     reserved = data[20]

@@ -71,9 +71,10 @@ class CommitState:
 
 
 class _Commit:
-    __slots__ = ("state", "completion", "pgnos", "db_size", "cksum", "checkpoint")
+    __slots__ = ("state", "completion", "pgnos", "db_size", "cksum", "checkpoint", "sync")
 
-    def __init__(self):
+    def __init__(self, sync=True):
+        self.sync = sync
         self.state = CommitState.START
         self.completion = None
         self.pgnos = None
@@ -89,7 +90,7 @@ class Pager:
                  "generation", "tx_state", "_mark", "_snap_seq", "_cache_gen", "_cache_max",
                  "_cache_seq", "_inflight", "_page1", "_tx_start_size", "_error", "_commit",
                  "_checkpoint", "_closing", "_enc", "savepoints", "dirty_epoch", "readahead",
-                 "_ra_window")
+                 "_ra_window", "writes")
 
     def __init__(self, db, cache_size=DEFAULT_CACHE_SIZE):
         invariant(db.opened, "Pager(db) needs an opened Database")
@@ -120,6 +121,8 @@ class Pager:
         # a dirty page whose ``dirty`` equals ``dirty_epoch`` was already recorded.
         self.savepoints = []
         self.dirty_epoch = 1
+        # mark_dirty calls so far (change_mark).
+        self.writes = 0
         # Pages a scan may have in flight ahead of it; 0 turns read-ahead off.
         self.readahead = READAHEAD_WINDOW if db.io.async_reads else 0
         self._ra_window = READAHEAD_START
@@ -212,9 +215,10 @@ class Pager:
             page1 = self._page1
             self.cache.make_dirty(page1)
             self.db_size = 1
-        elif self._page1.data[18] != 2 or self._page1.data[19] != 2:
+        elif self._page1.data[18] not in (2, 255) or self._page1.data[19] != self._page1.data[18]:
             # First write to a rollback-journal database: switch it to WAL, as
-            # PRAGMA journal_mode=WAL would (header bytes 18/19 = 2).
+            # PRAGMA journal_mode=WAL would (header bytes 18/19 = 2). 255 is Turso's MVCC
+            # mode (limbodb/mvcc.py), which commits through the WAL too.
             self.mark_dirty(self._page1)
             self._page1.data[18] = self._page1.data[19] = 2
         return None
@@ -330,6 +334,7 @@ class Pager:
 
     def mark_dirty(self, page):
         """Declare that ``page.data`` is about to change (write transaction only)."""
+        self.writes += 1
         if page.dirty == self.dirty_epoch:
             return
         if self._error is not None:
@@ -340,6 +345,14 @@ class Pager:
         if not page.dirty:
             self.cache.make_dirty(page)
         page.dirty = self.dirty_epoch
+
+    def change_mark(self):
+        """A mark for ``changed_since``."""
+        return self.writes, self.db_size
+
+    def changed_since(self, mark):
+        """True if a page was marked dirty, or the file grew, after ``change_mark`` gave ``mark``."""
+        return self.writes != mark[0] or self.db_size != mark[1]
 
     # --- savepoints (storage/savepoint.py) -----------------------------------------------------
 
@@ -403,11 +416,13 @@ class Pager:
 
     # --- commit and rollback ----------------------------------------------------------------
 
-    def commit(self) -> IOResult[None]:
+    def commit(self, sync=True) -> IOResult[None]:
         """Re-entrant: append the dirty pages to the WAL, sync, publish; end the transaction.
 
         See CommitState for the resume points. An I/O error before publishing leaves the
-        pager in the sticky ERROR state until rollback().
+        pager in the sticky ERROR state until rollback(). ``sync=False`` (an MVCC commit
+        whose frame is already durable in the logical log, limbodb/mvcc.py) skips the WAL
+        fsync (a lost WAL tail is replayed from the log) and the automatic checkpoint.
         """
         if self._error is not None:
             raise self._error
@@ -420,7 +435,7 @@ class Pager:
             if not self.cache.dirty:
                 self._end_tx()
                 return None
-            st = self._commit = _Commit()
+            st = self._commit = _Commit(sync)
         try:
             return self._commit_step(st)
         except BaseException as e:
@@ -472,7 +487,11 @@ class Pager:
                 st.completion = None
                 st.state = CommitState.START
             elif st.state == CommitState.WRITE:
-                st.completion = db.wal_file.sync()
+                if st.sync:
+                    st.completion = db.wal_file.sync()
+                else:
+                    st.completion = None
+                    db.wal_unsynced = True
                 st.state = CommitState.SYNC
             elif st.state == CommitState.SYNC:
                 wal.publish(st.pgnos, st.db_size, st.cksum)
@@ -484,7 +503,8 @@ class Pager:
                 self._end_tx()
                 st.state = CommitState.CHECKPOINT
                 st.completion = None
-                if db.autocheckpoint <= 0 or wal.max_frame < db.autocheckpoint:
+                # An MVCC commit (not st.sync) checkpoints through mvcc.py, which empties the log.
+                if db.autocheckpoint <= 0 or wal.max_frame < db.autocheckpoint or not st.sync:
                     self._commit = None
                     return None
                 st.checkpoint = Checkpoint(db, CHECKPOINT_PASSIVE)

@@ -9,6 +9,7 @@ Mirrors sqlite src/delete.c (sqlite3DeleteFrom, sqlite3GenerateRowDelete).
 """
 
 from limbodb.errors import OperationalError
+from limbodb.mvcc import mvcc_enabled
 from limbodb.translate import cdc, fkey, planner, trigger
 from limbodb.translate.attach import dml_is_view, dml_table
 from limbodb.translate.builder import ProgramBuilder
@@ -83,14 +84,14 @@ def translate_delete(stmt, conn):
     b.counts_changes = True
     b.write = True
     fire = trigger.dml_triggers(conn, table.name, "DELETE", db=table.db)
-    if table.without_rowid:
-        fkey.require_rowid(conn, table)
-    if table.without_rowid and (stmt.where is not None or stmt.returning or fire is not None):
+    if table.without_rowid and (stmt.where is not None or stmt.returning or fire is not None
+                                or fkey.referenced(conn, table)):
         from limbodb.translate import without_rowid
         return without_rowid.translate_delete(stmt, conn, b, table, fire, stmt.returning)
     fk = fkey.referenced(conn, table)
+    # MVCC logs each row's delete (mvcc.py), so it keeps the row-by-row loop.
     if stmt.where is None and not stmt.returning and fire is None and not fk and \
-            not cdc.captures(conn, table.name):
+            not cdc.captures(conn, table.name) and not mvcc_enabled(conn):
         b.emit(OP_Clear, table.root, table.db, 1)
         for idx in table.indexes:
             if idx.root != table.root:
