@@ -265,8 +265,10 @@ class Cursor:
         try:
             for parameters in iter(seq_of_parameters):
                 stmt.reset()
-                self._bind(stmt, parameters)
-                conn._trace(stmt)
+                if parameters.__class__ is not tuple or not stmt.bind_plain(parameters, _NO_ADAPT):
+                    self._bind(stmt, parameters)
+                if conn._trace_callback is not None:
+                    conn._trace(stmt)
                 while conn._step(stmt) == ROW:
                     pass
                 self.rowcount += stmt.changes

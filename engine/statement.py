@@ -108,6 +108,25 @@ class Statement:
             raise InterfaceError("column index out of range", SQLITE_RANGE)
         self.vm.params[i] = value
 
+    def bind_plain(self, params, plain):
+        """bind() of a tuple whose values all have a class in ``plain`` (those no adapter
+        applies to), in one pass; False if one has another class or the count is wrong
+        (bind() then reports it), with some parameters perhaps already set."""
+        n = self.program.param_count
+        if len(params) != n:
+            return False
+        slots = self.vm.params
+        for i in range(n):
+            v = params[i]
+            c = v.__class__
+            if c not in plain:
+                return False
+            if c is str or c is float or v is None or (c is int and _MIN_INT64 <= v <= _MAX_INT64):
+                slots[i + 1] = v
+            else:
+                slots[i + 1] = check_value(v, i + 1)
+        return True
+
     def bind(self, params):
         """Bind a sequence (by position) or a dict (by name), as sqlite3 does."""
         n = self.program.param_count

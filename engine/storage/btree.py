@@ -18,20 +18,20 @@ Mirrors sqlite src/btree.c (balance_nonroot/deeper/quick), Turso core/storage/bt
 import weakref
 from bisect import bisect_left, bisect_right
 
-from limbodb.errors import InternalError, corrupt
+from limbodb.errors import CorruptError, InternalError, corrupt, invariant
 from limbodb.io.completion import IO
 from limbodb.storage.balance import (
     SortKeys, allocate, balance, free, load, node_of, overflow_chain, underfull,
 )
 from limbodb.storage.btree_page import (
-    cell_size, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
-    parse_cell, varint_end,
+    UNDECODED, cell_size, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
+    parse_cell, set_child, varint_end,
 )
 from limbodb.storage.ondisk import (
     PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, VARINT_1, get_varint,
     local_payload_size, put_varint,
 )
-from limbodb.storage.record import Record, compare_record, decode_record, sort_key
+from limbodb.storage.record import Record, column_at, compare_record, decode_record, sort_key
 
 SEEK_EQ = 0
 SEEK_GE = 1
@@ -62,6 +62,11 @@ _pack_u32 = U32.pack
 
 # Deeper than this is a cycle of child pointers (sqlite's BTCURSOR_MAX_DEPTH).
 MAX_DEPTH = 20
+
+# Column lists one table leaf may keep in its PageInfo.cols (BTreeCursor.column): a scan
+# reads a few columns; the bound keeps a wide SELECT * from doubling the page's memory
+# once per column.
+MAX_CACHED_COLUMNS = 4
 
 # Open cursors by (id(pager), root): a mutation saves the positions of the others
 # (SQLite saveAllCursors). A live cursor holds its pager, so the id cannot be reused.
@@ -128,7 +133,9 @@ class BTreeCursor:
         self._info = info
         self._ovfl = None
         self._state = _INVALID
-        self._epoch = self._current_epoch()
+        pager = self.pager
+        # _current_epoch, inline: every seek starts here.
+        self._epoch = pager.generation, pager.db.commit_seq
         return None
 
     def _child_info(self, child):
@@ -487,13 +494,30 @@ class BTreeCursor:
         if r is not None:
             return r
         pager = self.pager
+        if kk is not None:
+            w = len(kk)
+            probe = kk + (9,) if upper else kk
         while True:
             page = self._page
             info = self._info
-            r = self._search(page, info, key, upper, kk)
-            if r.__class__ is IO:
-                return r
-            i, exact = r
+            sk = info.skeys if kk is not None else None
+            if sk and info.skmin >= w:
+                # _bisect_sort_keys' first try, inline (one search per level of every
+                # index seek); a key not decoded yet (None) raises and takes the full path.
+                try:
+                    i = bisect_left(sk, probe)
+                except TypeError:
+                    r = self._search(page, info, key, upper, kk)
+                    if r.__class__ is IO:
+                        return r
+                    i, exact = r
+                else:
+                    exact = not upper and i < len(sk) and sk[i][:w] == kk
+            else:
+                r = self._search(page, info, key, upper, kk)
+                if r.__class__ is IO:
+                    return r
+                i, exact = r
             if info.leaf or (exact and stop_on_equal and info.index):
                 return i, exact
             r = pager.read_page(info.children[i])
@@ -651,6 +675,42 @@ class BTreeCursor:
         if p.__class__ is IO:
             return p
         return Record(p)
+
+    def column(self, i):
+        """Column ``i`` of the current table row from its leaf's column cache, or UNDECODED.
+
+        The cache (``PageInfo.cols``, kept aligned by insert_cell/drop_cell and gone with
+        the PageInfo) holds one decoded value per cell, so a scan that runs again over
+        the same pages reads a list instead of a record. A scan entering a leaf at its
+        first cell decodes the column of every cell at once; a cursor that landed inside
+        the leaf (a seek) fills only its own cell. UNDECODED means the cache cannot
+        answer: not on a table leaf row, a cell with overflow pages, or the page already
+        caching MAX_CACHED_COLUMNS columns; the caller reads ``record()`` instead.
+        Never waits and never raises for a cell other than the current one.
+        """
+        if self._state != _VALID:
+            return UNDECODED
+        info = self._info
+        if info.ptype != PAGE_TABLE_LEAF:
+            return UNDECODED
+        cols = info.cols
+        if cols is None:
+            cols = info.cols = {}
+        values = cols.get(i)
+        ci = self._ci
+        data = self._page.data
+        usable = self._usable
+        if values is None:
+            if len(cols) >= MAX_CACHED_COLUMNS:
+                return UNDECODED
+            if ci == 0:
+                values = cols[i] = _leaf_column(data, info.ptrs, i, usable)
+            else:
+                values = cols[i] = [UNDECODED] * info.ncells
+        v = values[ci]
+        if v is UNDECODED:
+            v = values[ci] = _cell_column(data, info.ptrs[ci], i, usable)
+        return v
 
     def count(self):
         """Re-entrant: number of entries in the tree."""
@@ -869,6 +929,10 @@ class BTreeCursor:
         cell = self._make_cell(key, payload, first_ovfl, local)
         if len(cell) < 4:
             cell += bytes(4 - len(cell))
+        if not index and not exact and len(pages) > 1:
+            done = yield from self._quick_split(pages, p, cell, key)
+            if done:
+                return
         skeys = SortKeys() if index else None
         node = node_of(pages[-1], usable, skeys)
         to_free = []
@@ -901,6 +965,45 @@ class BTreeCursor:
             yield r
         self._ci = r[0]
         self._state = _VALID
+
+    def _quick_split(self, pages, p, cell, key):
+        """Generator: sqlite's balance_quick, done in place; True if done, else nothing changed.
+
+        Applies to a new last row of a full table leaf that is its parent's right-most
+        child, when the parent has room for one more divider: the row goes alone on a
+        new right-most leaf, and the parent gains the divider (the old leaf's largest
+        rowid) in front of it. The old leaf is not touched, where the general balance
+        would rebuild it cell by cell. The only wait is the page allocation, before
+        any write; the cursor ends on the new row.
+        """
+        leaf = pages[-1]
+        info = leaf.aux or decode_page(leaf)
+        parent = pages[-2]
+        pinfo = parent.aux or decode_page(parent)
+        usable = self._usable
+        if (info.ptype != PAGE_TABLE_LEAF or p != info.ncells or not info.ncells
+                or self._idxs[-1] != pinfo.ncells or len(cell) + 2 <= free_space(leaf.data, info)):
+            return False
+        div = _pack_u32(leaf.pgno) + put_varint(info.keys[-1])
+        if len(div) + 2 > free_space(parent.data, pinfo):
+            return False
+        pager = self.pager
+        page = yield from allocate(pager)
+        pager.mark_dirty(page)
+        init_page(page, PAGE_TABLE_LEAF, usable)
+        ninfo = insert_cell(page, decode_page(page), 0, cell, usable, key)
+        pager.mark_dirty(parent)
+        n = pinfo.ncells
+        pinfo = insert_cell(parent, pinfo, n, div, usable)
+        invariant(ninfo is not None and pinfo is not None, "balance_quick: a cell measured to fit does not")
+        set_child(parent, pinfo, n + 1, page.pgno)
+        self._idxs[-1] = n + 1
+        self._page = page
+        self._info = ninfo
+        self._ci = 0
+        self._state = _VALID
+        self._ovfl = None
+        return True
 
     def _write_overflow(self, rest):
         """Generator: allocate and fill the overflow chain for ``rest``; returns its first pgno."""
@@ -1024,6 +1127,42 @@ class BTreeCursor:
         self._page = None
         self._info = None
         self._ovfl = None
+
+def _cell_column(data, off, i, usable):
+    """Column ``i`` of the table leaf cell at ``off``; UNDECODED if it spills to overflow pages."""
+    size = data[off]
+    if size < 0x80:
+        off += 1
+    else:
+        size, n = get_varint(data, off)
+        off += n
+    if data[off] < 0x80:
+        off += 1
+    elif data[off + 1] < 0x80:
+        off += 2
+    else:
+        off = varint_end(data, off)
+    end = off + size
+    if size > usable - 35 or end > usable:
+        return UNDECODED
+    return column_at(data, off, end, i)
+
+
+def _leaf_column(data, ptrs, i, usable):
+    """Column ``i`` of every cell of a table leaf, as _cell_column gives it.
+
+    A damaged cell stays UNDECODED: its error is raised only if the scan reaches that
+    row (through record()), as it would be without the cache.
+    """
+    out = []
+    append = out.append
+    for off in ptrs:
+        try:
+            append(_cell_column(data, off, i, usable))
+        except (CorruptError, IndexError):
+            append(UNDECODED)
+    return out
+
 
 # --- whole trees ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ defragmentPage, decodeFlags) and Turso core/storage/btree.rs page editing.
 """
 
 import struct
+from bisect import bisect_right
 from itertools import accumulate
 
 from limbodb.errors import corrupt
@@ -26,6 +27,9 @@ from limbodb.storage.record import decode_record, sort_key
 _FREEBLOCK = struct.Struct(">HH")  # next freeblock offset, size of this block
 _PAGE_TYPES = frozenset((PAGE_INDEX_INTERIOR, PAGE_TABLE_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_LEAF))
 _PTRS = {}  # ncells -> Struct of the cell pointer array
+_NO_KEY = 1 << 30  # PageInfo.skmin before any sort key is stored
+# A PageInfo.cols entry not decoded yet (or whose cell spills to overflow pages).
+UNDECODED = object()
 
 
 def _ptr_struct(n):
@@ -56,11 +60,17 @@ class PageInfo:
     right-most pointer, so ``children[ncells] == right``). ``skeys`` serves
     index search: None until the first search, False if the page cannot use
     it, else one entry per cell, its record's ``sort_key`` tuple once a probe
-    needed it (``index_sort_key``) or None before.
+    needed it (``index_sort_key``) or None before; ``skmin`` the length of the
+    shortest key ever stored there (searches bisect in C only when no stored key is
+    shorter than theirs). ``free`` is the page's free bytes once ``free_space``
+    counted them (None before), kept by each edit as SQLite keeps MemPage.nFree,
+    so an edit does not walk the freeblock chain again. ``cols`` (table leaves, None
+    until a scan asks, see BTreeCursor.column) maps a column number to one decoded
+    value per cell or UNDECODED; insert_cell and drop_cell keep its lists aligned.
     """
 
     __slots__ = ("ptype", "leaf", "index", "hdr", "ncells", "ptrs", "keys", "children", "right",
-                 "skeys")
+                 "skeys", "skmin", "free", "cols")
 
     def __init__(self, ptype, hdr, ptrs):
         self.ptype = ptype
@@ -73,6 +83,9 @@ class PageInfo:
         self.children = None
         self.right = 0
         self.skeys = None
+        self.skmin = _NO_KEY
+        self.free = None
+        self.cols = None
 
 
 def decode_page(page):
@@ -166,6 +179,8 @@ def index_sort_key(page, info, i, usable):
     if size > ((usable - 12) * 64 // 255) - 23 or off + size > usable:
         return None
     k = info.skeys[i] = sort_key(decode_record(data[off:off + size]))
+    if k is not None and len(k) < info.skmin:
+        info.skmin = len(k)
     return k
 
 
@@ -230,7 +245,11 @@ def free_space(data, info):
     Corrupt unless the freeblocks ascend inside the content area (from the content
     start) without overlapping: that keeps a damaged chain from looping or from handing
     out bytes of the header or pointer array (sqlite's btreeComputeFreeSpace checks the same).
+    Counted once per decoded page, then kept in ``info.free``.
     """
+    total = info.free
+    if total is not None:
+        return total
     hdr = info.hdr
     _, first, n, top, frag = _HDR.unpack_from(data, hdr)
     if top == 0:
@@ -247,6 +266,7 @@ def free_space(data, info):
             raise corrupt()
         total += sz
         blk = nxt
+    info.free = total
     return total
 
 
@@ -290,6 +310,52 @@ def defragment(page, info, usable):
     build_page(page, info.ptype, cells_of(page, info, usable), right, usable)
 
 
+def _compact(page, info, top, first, usable):
+    """Slide the cell content over every freeblock to the end of the page; returns the new top.
+
+    Fragments stay where they lie, so the gap grows by exactly the freeblocks' bytes and
+    the cells keep their order: ``page.aux`` stays exact with the pointers moved. SQLite's
+    defragmentPage takes this shortcut for up to two freeblocks; a full defragment (every
+    cell parsed, the page rebuilt and decoded again) is left for when fragments are needed.
+    """
+    data = page.data
+    hdr = info.hdr
+    unpack = _FREEBLOCK.unpack_from
+    offs = []
+    sizes = []
+    pieces = []
+    start = top
+    blk = first
+    while blk:
+        nxt, sz = unpack(data, blk)
+        if blk < start or blk + sz > usable or (nxt and nxt < blk + sz):
+            raise corrupt(pgno=page.pgno)
+        offs.append(blk)
+        sizes.append(sz)
+        pieces.append(data[start:blk])
+        start = blk + sz
+        blk = nxt
+    pieces.append(data[start:usable])
+    content = b"".join(pieces)
+    new_top = usable - len(content)
+    data[new_top:usable] = content
+    data[top:new_top] = bytes(new_top - top)
+    # A cell moves up by the bytes of the freeblocks after it.
+    if len(offs) == 1:
+        b, s = offs[0], sizes[0]
+        ptrs = [p + s if p < b else p for p in info.ptrs]
+    else:
+        after = list(accumulate(reversed(sizes)))
+        after.reverse()
+        after.append(0)
+        ptrs = [p + after[bisect_right(offs, p)] for p in info.ptrs]
+    n = len(ptrs)
+    _ptr_struct(n).pack_into(data, hdr + (8 if info.leaf else 12), *ptrs)
+    info.ptrs = ptrs
+    _HDR.pack_into(data, hdr, data[hdr], 0, n, new_top & 0xFFFF, data[hdr + 7])
+    return new_top
+
+
 def _allocate(page, info, nbytes, usable):
     """Offset of ``nbytes`` of content space reserved for a new cell plus 2 pointer bytes, or -1."""
     data = page.data
@@ -297,7 +363,7 @@ def _allocate(page, info, nbytes, usable):
     _, first, n, top, frag = _HDR.unpack_from(data, hdr)
     if top == 0:
         top = 65536
-    ptr_end = hdr + header_size(info.ptype) + 2 * n
+    ptr_end = hdr + (8 if info.leaf else 12) + 2 * n
     if first and ptr_end + 2 <= top:
         prev = hdr + 1
         blk = first
@@ -317,11 +383,15 @@ def _allocate(page, info, nbytes, usable):
             prev = blk
             blk = nxt
     if ptr_end + 2 + nbytes > top:
-        if ptr_end + 2 + nbytes > ptr_end + free_space(data, info):
+        free = free_space(data, info)
+        if nbytes + 2 > free:
             return -1
-        defragment(page, info, usable)
-        info = decode_page(page)
-        top = _U16.unpack_from(data, hdr + 5)[0] or 65536
+        if first and nbytes + 2 <= free - frag:
+            top = _compact(page, info, top, first, usable)
+        else:
+            defragment(page, info, usable)
+            info = decode_page(page)
+            top = _U16.unpack_from(data, hdr + 5)[0] or 65536
     top -= nbytes
     _U16.pack_into(data, hdr + 5, top & 0xFFFF)
     return top
@@ -340,27 +410,42 @@ def insert_cell(page, info, idx, cell, usable, rowid=None, free=None, skey=None)
         nbytes = 4
     if nbytes + 2 > (free_space(page.data, info) if free is None else free):
         return None
-    off = _allocate(page, info, nbytes, usable)
-    if off < 0:
-        return None
-    info = page.aux if page.aux is not None else decode_page(page)
     data = page.data
-    data[off:off + nbytes] = cell
     hdr = info.hdr
-    n = info.ncells
-    ptype = info.ptype
-    pstart = hdr + header_size(ptype)
-    pos = pstart + 2 * idx
+    ptype, first, n, top, frag = _HDR.unpack_from(data, hdr)
+    pstart = hdr + (8 if info.leaf else 12)
     end = pstart + 2 * n
-    data[pos + 2:end + 2] = data[pos:end]
+    if not first and end + 2 + nbytes <= (top or 65536):
+        # No freeblock to reuse and room in the gap (the common case): _allocate's
+        # last step and both header updates in one pack.
+        off = (top or 65536) - nbytes
+        _HDR.pack_into(data, hdr, ptype, 0, n + 1, off & 0xFFFF, frag)
+    else:
+        off = _allocate(page, info, nbytes, usable)
+        if off < 0:
+            return None
+        info = page.aux if page.aux is not None else decode_page(page)
+        ptype = info.ptype
+        _U16.pack_into(data, hdr + 3, n + 1)
+    data[off:off + nbytes] = cell
+    pos = pstart + 2 * idx
+    if pos < end:
+        data[pos + 2:end + 2] = data[pos:end]
     _U16.pack_into(data, pos, off)
-    _U16.pack_into(data, hdr + 3, n + 1)
     info.ptrs.insert(idx, off)
     info.ncells = n + 1
+    if info.free is not None:
+        # The cell's bytes came out of the gap or a freeblock (any tail under 4 bytes
+        # left there stays free as a fragment); its pointer out of the gap.
+        info.free -= nbytes + 2
     if ptype == PAGE_TABLE_LEAF:
         if rowid is None:
             rowid = signed64(get_varint(cell, varint_end(cell, 0))[0])
         info.keys.insert(idx, rowid)
+        cols = info.cols
+        if cols is not None:
+            for values in cols.values():
+                values.insert(idx, UNDECODED)
         return info
     if ptype != PAGE_INDEX_LEAF:
         info.children.insert(idx, _U32.unpack_from(cell, 0)[0])
@@ -371,21 +456,25 @@ def insert_cell(page, info, idx, cell, usable, rowid=None, free=None, skey=None)
     if sk.__class__ is list:
         # An unknown sort key (None) is filled when a search first probes it.
         sk.insert(idx, skey)
+        if skey is not None and len(skey) < info.skmin:
+            info.skmin = len(skey)
     return info
 
 
-def drop_cell(page, info, idx, usable):
+def drop_cell(page, info, idx, usable, size=None):
     """Remove cell ``idx``, returning its space to the freeblock list; returns the PageInfo.
 
     The caller has called ``pager.mark_dirty(page)``. ``page.aux`` stays exact.
+    ``size`` is the cell's cell_size() if the caller knows it.
     """
     data = page.data
     off = info.ptrs[idx]
     ptype = info.ptype
-    size = cell_size(data, off, ptype, usable)
+    if size is None:
+        size = cell_size(data, off, ptype, usable)
     hdr = info.hdr
     n = info.ncells
-    pstart = hdr + header_size(ptype)
+    pstart = hdr + (8 if info.leaf else 12)
     pos = pstart + 2 * idx
     end = pstart + 2 * n
     data[pos:end - 2] = data[pos + 2:end]
@@ -394,8 +483,14 @@ def drop_cell(page, info, idx, usable):
     _free_space_range(page, hdr, off, size)
     del info.ptrs[idx]
     info.ncells = n - 1
+    if info.free is not None:
+        info.free += size + 2
     if info.keys is not None:
         del info.keys[idx]
+        cols = info.cols
+        if cols is not None:
+            for values in cols.values():
+                del values[idx]
     if info.children is not None:
         del info.children[idx]
     sk = info.skeys

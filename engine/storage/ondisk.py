@@ -55,17 +55,20 @@ def get_varint_signed(buf, off):
     return v, n
 
 
-# One-byte encodings are by far the most common (record headers, small rowids).
-_ONE_BYTE = tuple(bytes((i,)) for i in range(128))
+# One-byte encodings (values 0-127) are by far the most common (record headers, small rowids).
+VARINT_1 = tuple(bytes((i,)) for i in range(128))
 
 
 def put_varint(v):
     """Encode ``v`` as a varint. Negative values are stored as their 64-bit two's complement."""
     if 0 <= v < 0x80:
-        return _ONE_BYTE[v]
+        return VARINT_1[v]
     v &= _U64
     if v < 0x4000:
         return bytes(((v >> 7) | 0x80, v & 0x7F))
+    if v < 0x200000:
+        # Rowids up to two million: the common case past two bytes, without the loop.
+        return bytes(((v >> 14) | 0x80, ((v >> 7) & 0x7F) | 0x80, v & 0x7F))
     if v >> 56:
         # Nine bytes: the low 8 bits go whole into the last byte.
         out = bytearray(9)

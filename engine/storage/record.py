@@ -289,6 +289,33 @@ def _value(p, t, o):
     return int.from_bytes(p[o:o + _SIZE[t]], "big", signed=True)  # 3 and 5
 
 
+def column_at(p, start, end, i):
+    """Column ``i`` of the record ``p[start:end]`` (a cell on a page), without copying it.
+
+    The same value as ``Record(p[start:end]).column(i)``, with the same corruption checks;
+    B-tree scans use it to fill a leaf's column cache (BTreeCursor.column).
+    """
+    if start >= end:
+        return None
+    hsize = p[start]
+    if hsize <= 8 and start + 8 <= len(p):
+        # Record._parse's int key of a short header (bytes past the header are shifted out).
+        key = _U64_unpack(p, start)[0] >> (64 - 8 * hsize)
+    elif hsize < 0x80:
+        key = bytes(p[start:start + hsize])
+    else:
+        key = None
+    hit = None if key is None else _HEADER_CACHE.get(key)
+    if hit is None:
+        hit = _parse_header_slow(p[start:end]) if key is None else _cache_header(key, p[start:end])
+    if hit[2] > end - start:
+        raise corrupt()
+    types = hit[0]
+    if i >= len(types):
+        return None
+    return _value(p, types[i], start + hit[1][i])
+
+
 def decode_record(payload):
     """All column values of a record, as a list."""
     types, offsets = _parse_header(payload)

@@ -44,14 +44,35 @@ _word_structs = {}
 
 def wal_checksum(data, s0, s1, big_endian):
     """SQLite's walChecksumBytes: Fibonacci-weighted sums of 32-bit word pairs."""
-    key = (len(data), big_endian)
+    n = len(data) // 4
+    key = (n, big_endian)
     st = _word_structs.get(key)
     if st is None:
-        st = _word_structs[key] = struct.Struct(("<>"[big_endian]) + "I" * (len(data) // 4))
+        st = _word_structs[key] = struct.Struct(("<>"[big_endian]) + "I" * n)
     words = st.unpack(data)
-    for a, b in zip(words[0::2], words[1::2]):
-        s0 = (s0 + a + s1) & _M32
-        s1 = (s1 + b + s0) & _M32
+    # Eight pairs per turn, reduced mod 2**32 once per turn: the sums are only added,
+    # so the result is the same, and a page costs a third fewer operations.
+    whole = n - n % 16
+    for a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5, a6, b6, a7, b7 in zip(*[iter(words[:whole])] * 16):
+        s0 += a0 + s1
+        s1 += b0 + s0
+        s0 += a1 + s1
+        s1 += b1 + s0
+        s0 += a2 + s1
+        s1 += b2 + s0
+        s0 += a3 + s1
+        s1 += b3 + s0
+        s0 += a4 + s1
+        s1 += b4 + s0
+        s0 += a5 + s1
+        s1 += b5 + s0
+        s0 += a6 + s1
+        s1 += b6 + s0
+        s0 = (s0 + a7 + s1) & _M32
+        s1 = (s1 + b7 + s0) & _M32
+    for i in range(whole, n, 2):
+        s0 = (s0 + words[i] + s1) & _M32
+        s1 = (s1 + words[i + 1] + s0) & _M32
     return s0, s1
 
 

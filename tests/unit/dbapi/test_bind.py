@@ -112,3 +112,32 @@ def test_sequence_types_other_than_list_and_tuple():
     assert st.vm.params[1:] == ["x", "y"]
     with pytest.raises(ProgrammingError, match="parameters are of unsupported type"):
         st.bind(42)
+
+
+def test_executemany_binds_tuples_as_execute_does_with_adapters_and_errors(tmp_path):
+    import limbodb
+
+    class Point:
+        def __init__(self, x):
+            self.x = x
+
+    out = []
+    for mod in (sqlite3, limbodb):
+        con = mod.connect(str(tmp_path / (mod.__name__ + ".db")))
+        con.execute("CREATE TABLE t1(a, b, c)")
+        mod.register_adapter(Point, lambda p: "P%d" % p.x)
+        try:
+            con.executemany("INSERT INTO t1 VALUES(?, ?, ?)",
+                            [(1, "x", None), (Point(2), 2.5, b"\x01"), (True, bytearray(b"ab"), 3)])
+            errors = []
+            for rows in ([(1, 2)], [(2 ** 63, 1, 1)], [(object(), 1, 1)]):
+                try:
+                    con.executemany("INSERT INTO t1 VALUES(?, ?, ?)", rows)
+                except Exception as e:  # noqa: BLE001 - compared by class name and text
+                    errors.append((type(e).__name__, str(e)))
+            out.append((con.execute("SELECT a, typeof(a), b, typeof(b), c, typeof(c) FROM t1").fetchall(),
+                        errors))
+        finally:
+            del mod.adapters[(Point, mod.PrepareProtocol)]
+            con.close()
+    assert out[0] == out[1]
