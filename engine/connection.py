@@ -107,6 +107,10 @@ class Connection:
         self.defer_foreign_keys = 0
         # Set while compiling DROP TABLE's implicit DELETE (translate/fkey.py).
         self.fk_lenient = False
+        # On the temp database's connection: the database each TEMP trigger's table was found
+        # in when it was created, {lowercased trigger name: (its sql, that database's
+        # Connection)} (translate/trigger.py).
+        self.temp_trigger_tables = {}
         # Change data capture (translate/cdc.py): the PRAGMA's setting, and the id of the
         # write transaction's changes (set by its first captured change, cleared when it ends).
         self.cdc = None

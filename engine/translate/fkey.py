@@ -8,16 +8,20 @@ the constraints referencing it (``ParentRef``: which child columns to scan and
 what ON DELETE/UPDATE does). The runtime lives in vdbe/execute_fkey.py; the
 statement ends with OP_FkCheck (ProgramBuilder.fk_check). Resolving a parent key
 with no PRIMARY KEY or UNIQUE index on exactly its columns raises SQLite's
-"foreign key mismatch" when such a statement is prepared. Also PRAGMA
-foreign_key_list and foreign_key_check. A foreign key never crosses databases:
+"foreign key mismatch" when such a statement is prepared. WITHOUT ROWID tables
+take part as parents (looked up through their PRIMARY KEY index) and as children
+(a row is known by its key instead of a rowid). Also PRAGMA foreign_key_list and
+foreign_key_check. A foreign key never crosses databases:
 the parent table, and the tables referencing a table, are looked up in the
 child's (or parent's) own database (main, temp or attached), as sqlite3FkLocateIndex
 does with the child's schema name. Mirrors sqlite src/fkey.c.
 """
 
-from limbodb.errors import NotSupportedError, OperationalError
+from limbodb.errors import OperationalError
+from limbodb.schema import HIDDEN_VIRTUAL
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import Scope, code_expr, emit_constant
+from limbodb.translate.without_rowid import index_entry_columns, pk_index, record_columns
 # FK_INSERT/FK_DELETE/FK_UPDATE are imported for the DML translators (fkey.FK_INSERT, ...).
 from limbodb.vdbe.execute_fkey import (
     ACT_CASCADE, ACT_NONE, ACT_RESTRICT, ACT_SET_DEFAULT, ACT_SET_NULL, FK_CHECK, FK_DELETE, FK_DROP,
@@ -59,10 +63,16 @@ class ChildFk:
 
 
 class ParentRef:
-    """A foreign key of ``child`` referencing the table, with its actions as SQL programs."""
+    """A foreign key of ``child`` referencing the table, with its actions as SQL programs.
+
+    ``child_pos``: where each child column is in the child's record (-1: the rowid);
+    ``index_pk``: for a WITHOUT ROWID child scanned through ``child_index``, where its
+    PRIMARY KEY columns are in that index's entries (a row's identity there).
+    ``sql_count``: when a child column is a VIRTUAL generated one (not in the record), the
+    query counting the child rows instead (parameters: the key, then the row to leave out)."""
 
     __slots__ = ("child", "child_cols", "key", "deferred", "on_delete", "on_update", "sql_delete",
-                 "sql_update", "defaults", "child_index")
+                 "sql_update", "defaults", "child_index", "child_pos", "child_npk", "index_pk", "sql_count")
 
     def __init__(self, child, child_cols, key, fk, schema_name=None):
         self.child = child
@@ -71,24 +81,59 @@ class ParentRef:
         self.deferred = bool(fk.deferred)
         self.on_delete = _ACTIONS[fk.on_delete]
         self.on_update = _ACTIONS[fk.on_update]
-        self.sql_delete = _action_sql(child, child_cols, self.on_delete, False, schema_name)
-        self.sql_update = _action_sql(child, child_cols, self.on_update, True, schema_name)
+        self.sql_delete = _action_sql(child, child_cols, key.collations, self.on_delete, False, schema_name)
+        self.sql_update = _action_sql(child, child_cols, key.collations, self.on_update, True, schema_name)
         self.defaults = None
         self.child_index = _child_index(child, child_cols, key)
+        self.child_pos, self.child_npk = record_layout(child)
+        self.sql_count = None
+        if any(child.columns[c].hidden == HIDDEN_VIRTUAL for c in child_cols):
+            self.child_index = None
+            self.sql_count = _count_sql(child, child_cols, key.collations, schema_name)
+        self.index_pk = None
+        if child.without_rowid and self.child_index is not None:
+            entry = index_entry_columns(child, self.child_index)
+            self.index_pk = [entry.index(c) for c in wr_key_columns(child)]
 
 
 class FkPlan:
     """What OP_FkRow checks for one table: its foreign keys and those referencing it.
 
-    Every table involved lives in database ``table.db``, whose pager OP_FkRow reads."""
+    Every table involved lives in database ``table.db``, whose pager OP_FkRow reads.
+    ``pk_cols``: a WITHOUT ROWID table's key columns (its rows' identity), else None."""
 
-    __slots__ = ("table", "children", "parents", "ncols")
+    __slots__ = ("table", "children", "parents", "ncols", "pk_cols")
 
     def __init__(self, table, children, parents):
         self.table = table
         self.children = children
         self.parents = parents
         self.ncols = len(table.columns)
+        self.pk_cols = wr_key_columns(table) if table.without_rowid else None
+
+
+def wr_key_columns(table):
+    """The PRIMARY KEY columns of WITHOUT ROWID ``table``, in key order."""
+    return [ic.col for ic in pk_index(table).columns]
+
+
+def record_layout(table):
+    """(position of each column in ``table``'s record, -1 for the rowid alias and None for a
+    VIRTUAL column, which is not stored; the number of leading key columns that identify a
+    row, 0 for a rowid table)."""
+    if table.without_rowid:
+        order = record_columns(table)
+        return [order.index(c) if c in order else None for c in range(len(table.columns))], \
+            len(pk_index(table).columns)
+    pos = []
+    k = 0
+    for c, col in enumerate(table.columns):
+        if col.hidden == HIDDEN_VIRTUAL:
+            pos.append(None)
+            continue
+        pos.append(-1 if c == table.rowid_alias else k)
+        k += 1
+    return pos, 0
 
 
 def home(conn, db):
@@ -119,16 +164,49 @@ def _quote(name):
     return '"' + name.replace('"', '""') + '"'
 
 
-def _action_sql(child, cols, action, update, schema_name):
+def _qualified(child, schema_name):
+    table = _quote(child.name)
+    return table if schema_name is None else _quote(schema_name) + "." + table
+
+
+def _key_match(child, cols, collations):
+    """WHERE terms: the child columns equal parameters ?1..?n, with the parent key's collations."""
+    return " AND ".join(f"{_quote(child.columns[c].name)} = ?{k + 1} COLLATE {_quote(_coll(coll))}"
+                        for k, (c, coll) in enumerate(zip(cols, collations)))
+
+
+def _count_sql(child, cols, collations, schema_name):
+    """The query counting the child rows of key ?1..?n, except the row ?n+1.. (its rowid, or its
+    PRIMARY KEY values in a WITHOUT ROWID table; NULL leaves none out)."""
+    n = len(cols)
+    if child.without_rowid:
+        same = " AND ".join(f"{_quote(child.columns[c].name)} IS ?{n + k + 1}"
+                            for k, c in enumerate(wr_key_columns(child)))
+    else:
+        same = f"rowid IS ?{n + 1}"
+    return f"SELECT count(*) FROM {_qualified(child, schema_name)} WHERE {_key_match(child, cols, collations)} " \
+           f"AND NOT ({same})"
+
+
+def scan_sql(table, schema_name):
+    """For PRAGMA foreign_key_check on a table with a VIRTUAL generated foreign key column (not in
+    the record): the query returning each row's rowid (NULL if WITHOUT ROWID) and columns."""
+    if not any(table.columns[c].hidden == HIDDEN_VIRTUAL for cols, _fk in table.foreign_keys for c in cols):
+        return None
+    names = ", ".join(_quote(c.name) for c in table.columns)
+    return f"SELECT {'NULL' if table.without_rowid else 'rowid'}, {names} FROM {_qualified(table, schema_name)}"
+
+
+def _action_sql(child, cols, collations, action, update, schema_name):
     """The statement an action runs on the child rows matching parameters ?1..?n (old key).
 
     ``schema_name`` qualifies a child outside main (the action compiles against the outer
-    connection, where an unqualified name would resolve in the search order)."""
+    connection, where an unqualified name would resolve in the search order). The rows are
+    matched with the parent key's collations: SQLite's action compares ``old.<parent column>``
+    with the child column, and the left operand's collation wins."""
     n = len(cols)
-    where = " AND ".join(f"{_quote(child.columns[c].name)} = ?{k + 1}" for k, c in enumerate(cols))
-    table = _quote(child.name)
-    if schema_name is not None:
-        table = _quote(schema_name) + "." + table
+    where = _key_match(child, cols, collations)
+    table = _qualified(child, schema_name)
     if action == ACT_CASCADE and not update:
         return f"DELETE FROM {table} WHERE {where}"
     if action == ACT_CASCADE:
@@ -234,14 +312,7 @@ def fk_plan(conn, table):
             parents.append(ref)
     if not children and not parents:
         return None
-    if table.without_rowid or any(ref.child.without_rowid for ref in parents):
-        raise NotSupportedError("foreign keys on WITHOUT ROWID tables are not supported")
     return FkPlan(table, children, parents)
-
-
-def require_rowid(conn, table):
-    """Refuse a write to a WITHOUT ROWID ``table`` that foreign keys concern (no silent skip)."""
-    fk_plan(conn, table)
 
 
 def emit_row(b, plan, kind, old, new, rowid):
@@ -344,11 +415,10 @@ def translate_fk_pragma(b, conn, name, value, dbi=None):
             b.prologue.append(Insn(OP_Transaction, db, 0, conn.dbs[db].schema.cookie))
         plans = []
         for t in tables:
-            if t.without_rowid and t.foreign_keys:
-                raise NotSupportedError("foreign keys on WITHOUT ROWID tables are not supported")
             keys = [(fid, cols, parent_key(conn, t, fk, len(cols)), fk.table)
                     for fid, (cols, fk) in enumerate(reversed(t.foreign_keys))]
-            plans.append((t, keys))
+            plans.append((t, record_layout(t)[0], keys,
+                          scan_sql(t, home(conn, t.db).db_name if t.db else None)))
         b.column_names = ["table", "rowid", "parent", "fkid"]
         b.column_decltypes = [None] * 4
         first = b.alloc_reg(4)

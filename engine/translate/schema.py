@@ -23,7 +23,7 @@ from limbodb.translate.builder import ProgramBuilder
 from limbodb.vdbe.execute_control import BTREE_SCHEMA_VERSION
 from limbodb.vdbe.execute_cursor import OPFLAG_P2ISREG
 from limbodb.vdbe.insn import (
-    OE_ABORT, OP_Column, OP_CreateBtree, OP_Delete, OP_Destroy, OP_Halt, OP_IdxInsert, OP_Insert, OP_Integer,
+    OE_ABORT, OP_Column, OP_CreateBtree, OP_Delete, OP_Destroy, OP_Eq, OP_Halt, OP_IdxInsert, OP_Insert, OP_Integer,
     OP_MakeRecord, OP_Ne, OP_NewRowid, OP_Next, OP_NoConflict, OP_Null, OP_OpenRead, OP_OpenWrite,
     OP_ParseSchema, OP_Rewind, OP_Rowid, OP_SCopy, OP_SetCookie, OP_String8,
 )
@@ -274,9 +274,10 @@ def _create_index_without_rowid(stmt, conn, table, index):
     return _finish_ddl(b, conn)
 
 
-def _delete_schema_rows(b, cur, column, name, before_delete=None):
-    """Delete the rows of ``cur`` whose column ``column`` equals ``name`` (case-insensitively);
-    ``before_delete(b, cur)`` emits code run on each such row first (change data capture)."""
+def _delete_schema_rows(b, cur, column, name, before_delete=None, keep=()):
+    """Delete the rows of ``cur`` whose column ``column`` equals ``name`` (case-insensitively),
+    except the objects named in ``keep``; ``before_delete(b, cur)`` emits code run on each such
+    row first (change data capture)."""
     want = b.alloc_reg()
     got = b.alloc_reg()
     b.emit(OP_String8, 0, want, 0, name)
@@ -286,6 +287,11 @@ def _delete_schema_rows(b, cur, column, name, before_delete=None):
     nxt = b.new_label()
     b.emit(OP_Column, cur, column, got)
     b.emit(OP_Ne, want, nxt, got, "NOCASE", 0x10)
+    for kept in keep:
+        other = b.alloc_reg()
+        b.emit(OP_String8, 0, other, 0, kept)
+        b.emit(OP_Column, cur, 1, got)
+        b.emit(OP_Eq, other, nxt, got, "NOCASE", 0x10)
     if before_delete is not None:
         before_delete(b, cur)
     b.emit(OP_Delete, cur)
@@ -323,13 +329,15 @@ def translate_drop(stmt, conn, outer=None):
             if idx.root and idx.root != table.root:
                 b.emit(OP_Destroy, idx.root, 0, 0)
         b.emit(OP_Destroy, table.root, 0, 0)
-        _delete_schema_rows(b, cur, 2, table.name, logged)
+        from limbodb.attach import TEMP
+        from limbodb.translate.trigger import bound_elsewhere, drop_temp_triggers
+        _delete_schema_rows(b, cur, 2, table.name, logged,
+                            bound_elsewhere(conn, lname) if conn.db_index == TEMP else ())
         seq = s.tables.get("sqlite_sequence")
         if table.autoincrement and seq is not None:
             seq_cur = b.alloc_cursor()
             b.emit(OP_OpenWrite, seq_cur, seq.root, 0, 2)
             _delete_schema_rows(b, seq_cur, 0, table.name)
-        from limbodb.translate.trigger import drop_temp_triggers
         drop_temp_triggers(b, outer, conn.db_index, table.name)
         return _finish_ddl(b, conn)
     if kind == "INDEX":

@@ -16,7 +16,10 @@ ephemeral table, then each fires the triggers. Triggers fire newest first,
 as in SQLite. A trigger lives in its table's database (main, temp or attached),
 or in temp for a temp trigger on another database's table; an attached
 database's trigger body sees that database's objects only, a temp trigger's
-body uses the search order. The firing statement opens every database a body
+body uses the search order. A temp trigger stays bound to the database its
+table was found in when it was created (SQLite's pTabSchema), even when
+another database later gains a table of that name; when that database is
+detached the trigger is bound to temp. The firing statement opens every database a body
 statement uses (the sub-programs' own OP_Transaction are dropped).
 RETURNING on a view returns the rows.
 Mirrors sqlite src/trigger.c (sqlite3BeginTrigger,
@@ -31,7 +34,7 @@ from limbodb.parser import ast
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.vdbe.execute_trigger import MAX_TRIGGER_DEPTH
 from limbodb.vdbe.insn import (
-    OE_ABORT, OE_FAIL, OE_ROLLBACK, OP_Affinity, OP_Column, OP_Copy, OP_Halt, OP_Insert, OP_Integer,
+    OE_ABORT, OE_FAIL, OE_ROLLBACK, OP_Affinity, OP_Column, OP_Copy, OP_Function, OP_Halt, OP_Insert, OP_Integer,
     OP_IsNull, OP_MakeRecord, OP_NewRowid, OP_Next, OP_Noop, OP_NotExists, OP_Null, OP_OpenEphemeral,
     OP_OpenWrite, OP_ParseSchema, OP_Program, OP_Rewind, OP_Rowid, OP_SetCookie, OP_Transaction,
     OP_TriggerHalt, Insn,
@@ -89,7 +92,48 @@ def translate_create_trigger(stmt, conn, outside=None):
         owner = s.views[target].name if is_view else s.tables[target].name
     b, cur = _ddl_builder(conn)
     _schema_row(b, cur, "trigger", name, owner, None, stmt.sql)
+    if conn.db_index == TEMP:
+        _bind_temp_trigger(b, lname, stmt.sql, TEMP if outside is None else outside[2])
     return _finish_ddl(b, conn)
+
+
+def _bind_temp_trigger(b, lname, sql, db):
+    """When the CREATE TEMP TRIGGER runs, record the database (index ``db`` at compile time,
+    which a later ATTACH or DETACH makes the statement compile again for) its table is in."""
+    from limbodb.functions import FuncDef
+
+    def bind(outer):
+        outer.dbs[TEMP].temp_trigger_tables[lname] = (sql, outer.dbs[db])
+    fd = FuncDef("bind_temp_trigger", 0, bind, 0, False, True)
+    out = b.alloc_reg()
+    b.emit(OP_Function, 0, out, out, fd, 0, "bind_temp_trigger")
+
+
+def bound_elsewhere(temp, lname):
+    """Names of the triggers of the temp database (its connection ``temp``) on ``lname`` that
+    are bound to a table of another database still attached: DROP of temp's own table
+    ``lname`` keeps them, as SQLite drops only the triggers in that table's list."""
+    kept = []
+    for t in temp.schema.triggers.values():
+        entry = temp.temp_trigger_tables.get(t.name.lower())
+        if t.table.lower() == lname and entry is not None and entry[0] == t.sql and \
+                entry[1] is not temp and not entry[1].closed:
+            kept.append(t.name)
+    return kept
+
+
+def _bound_db(conn, trigger):
+    """The index of the database temp trigger ``trigger``'s table was found in at its creation
+    (TEMP once that database is detached, as SQLite's DETACH rebinds it), or None if unknown."""
+    temp = conn.dbs[TEMP]
+    entry = temp.temp_trigger_tables.get(trigger.name.lower()) if temp is not None else None
+    if entry is None or entry[0] != trigger.sql:
+        return None
+    holder = entry[1]
+    for i, d in enumerate(conn.dbs):
+        if d is holder:
+            return i
+    return TEMP
 
 
 def open_temp_schema(b, outer):
@@ -330,6 +374,8 @@ def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None, db
     for trigger in list(s.triggers.values()) + temp[::-1]:
         if trigger.table.lower() != lname or trigger.event != event:
             continue
+        if db == TEMP and _bound_db(conn, trigger) not in (None, TEMP):
+            continue
         if trigger.columns and set_columns is not None and \
                 not any(c.lower() in set_columns for c in trigger.columns):
             continue
@@ -359,7 +405,11 @@ def _temp_triggers_on(conn, lname, db):
     for t in ts.triggers.values():
         if t.table.lower() != lname:
             continue
-        if t.table_schema is not None:
+        bound = _bound_db(conn, t)
+        if bound is not None:
+            if bound == db:
+                found.append(t)
+        elif t.table_schema is not None:
             if db_index(conn, t.table_schema) == db:
                 found.append(t)
         elif lname not in ts.tables and lname not in ts.views and _first_holder(conn, lname) == db:

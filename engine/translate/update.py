@@ -9,7 +9,7 @@ rows are buffered until every row is written. Mirrors sqlite src/update.c
 """
 
 from limbodb.errors import OperationalError
-from limbodb.translate import fkey, trigger, without_rowid
+from limbodb.translate import trigger, without_rowid
 from limbodb.translate.attach import dml_is_view, dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.delete import target_rows
@@ -35,7 +35,6 @@ def translate_update(stmt, conn):
                                 {c.lower() for item in stmt.sets for c in item.columns},
                                 stmt.or_conflict, db=table.db)
     if table.without_rowid:
-        fkey.require_rowid(conn, table)
         sets = {}
         for item in stmt.sets:
             for name in item.columns:

@@ -96,9 +96,7 @@ def translate_update_from(stmt, conn):
 def _without_rowid(b, stmt, table, sets, from_items, fire):
     """UPDATE ... FROM on a WITHOUT ROWID table: pass one keeps each joined row's PRIMARY KEY and SET
     values (in join order); pass two updates each key's row once (its first joined row)."""
-    from limbodb.translate import fkey
     from limbodb.translate.without_rowid import WrWriter, update_current_row
-    fkey.require_rowid(b.conn, table)
     w = WrWriter(b, table, stmt.or_conflict)
     name = stmt.table.alias or table.name
     w.source.name = name

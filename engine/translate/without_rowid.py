@@ -9,7 +9,9 @@ DELETE here find rows by their key (collected before any row changes).
 PRIMARY KEY columns are NOT NULL. A conflict on a secondary UNIQUE index
 finds the other row by the key its entry ends with (REPLACE, upsert); the
 constraints ON CONFLICT clauses name are checked first. Expression and
-partial secondary indexes are kept as index_keys.py describes. The planner
+partial secondary indexes are kept as index_keys.py describes. With foreign
+keys on, each row written is checked (and its actions run) by fkey.py's OP_FkRow,
+as for a rowid table. The planner
 looks rows up by a key prefix, or through a secondary index whose entry gives
 the key to seek (or every column read: a covering index). Mirrors sqlite src/insert.c, src/upsert.c
 and src/delete.c for HasRowid(pTab)==0.
@@ -24,6 +26,7 @@ from limbodb.schema import HIDDEN_VIRTUAL
 from limbodb.translate import generated, planner
 from limbodb.translate.index_keys import has_expressions, skip_unless_indexed, unique_failed_message
 from limbodb.translate.expr import AFF_REAL, Scope, Source, code_expr, code_if_false, code_if_true, walk
+from limbodb.vdbe.execute_fkey import FK_INSERT, FK_UPDATE
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OE_ABORT, OE_IGNORE, OE_REPLACE, OP_Affinity, OP_Column, OP_Copy, OP_Delete, OP_Goto,
     OP_Halt, OP_IdxDelete, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_NewRowid, OP_Next, OP_NoConflict,
@@ -99,8 +102,10 @@ class WrWriter:
     """Cursors and code to write rows of a WITHOUT ROWID table and its secondary indexes."""
 
     def __init__(self, b, table, or_conflict):
+        from limbodb.translate import fkey
         from limbodb.translate.insert import _OE
         self.b = b
+        self.fk = fkey.fk_plan(b.conn, table)
         self.table = table
         self.or_conflict = _OE[or_conflict]
         self.pk = pk_index(table)
@@ -299,10 +304,12 @@ class WrWriter:
         if self.source.generated:
             generated.compute(b, self.source, first, only_virtual=True)
 
-    def delete_current(self, count, replace=False):
+    def delete_current(self, count, replace=False, fk=True):
         """Delete the row the table cursor is on, with its secondary index entries. A row
         REPLACE deletes fires the DELETE triggers when recursive_triggers is on; True when
-        it does (the caller checks the constraint again)."""
+        it does (the caller checks the constraint again). ``fk`` False: the row is written
+        again at once (an UPDATE), so no foreign key sees it deleted."""
+        from limbodb.translate import fkey
         from limbodb.translate.trigger import dml_triggers
         b = self.b
         old = b.alloc_reg(len(self.table.columns))
@@ -322,6 +329,8 @@ class WrWriter:
             b.emit(OP_IdxDelete, c, key, len(index_entry_columns(self.table, idx)))
             b.resolve(skip)
         b.emit(OP_Delete, self.cursor, 0, 0, self.table.name, OPFLAG_NCHANGE if count else 0)
+        if fk:
+            fkey.emit_row(b, self.fk, fkey.FK_DELETE, old, 0, 0)
         if fire is not None:
             fire.fire(b, fire.after, None, None, old, None, gone)
         b.resolve(gone)
@@ -340,10 +349,17 @@ def emit_insert_row(b, w, first, skip, fire=None, returning=None, upsert=None):
     w.check(first, skip, upsert=upsert)
     w.insert_indexes(first)
     w.write(first)
+    _fk_row(b, w, FK_INSERT, 0, first)
     if returning is not None:
         returning.row(first, None)
     if fire is not None:
         fire.fire(b, fire.after, first, None, None, None, skip)
+
+
+def _fk_row(b, w, kind, old, new):
+    """OP_FkRow for a row just written (fkey.emit_row; the row's key stands for a rowid)."""
+    from limbodb.translate import fkey
+    fkey.emit_row(b, w.fk, kind, old, new, 0)
 
 
 def collect_keys(b, w, table_ref, where):
@@ -451,9 +467,10 @@ def update_current_row(b, w, sets, where, skip, fire=None, returning=None, extra
         fire.wr_before_update(b, w, old, new, sets, skip)
     w.check(new, skip, old_first=old)
     w.seek_key(w._gather(old, [ic.col for ic in w.pk.columns]), skip)
-    w.delete_current(count=False)
+    w.delete_current(count=False, fk=False)
     w.insert_indexes(new)
     w.write(new)
+    _fk_row(b, w, FK_UPDATE, old, new)
     if returning is not None:
         returning.row(new, None)
     if fire is not None:

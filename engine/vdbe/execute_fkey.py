@@ -8,7 +8,9 @@ defer_foreign_keys) count in ``conn.fk_deferred`` until COMMIT. Removing a paren
 key adds the matching child rows; CASCADE, SET NULL and SET DEFAULT then change those
 rows through nested DELETE/UPDATE programs, whose own checks subtract them again;
 RESTRICT fails at once. Lookups run as generators over B-tree cursors (re-entrant:
-the VM resumes the generator after each wait). An action's statement runs as a
+the VM resumes the generator after each wait). A row is known by its rowid, or in a
+WITHOUT ROWID table by its PRIMARY KEY values (the leading fields of its record and
+the trailing ones of its secondary index entries). An action's statement runs as a
 frame of the statement, like a trigger body (vdbe/execute_trigger.py): OP_FkRow
 pushes its VM on the frame stack, so cascades as deep as SQLite allows (1000
 frames; every parent row with an action counts one, as SQLite's action
@@ -103,40 +105,62 @@ def _parent_exists(pager, key, vals):
     return (yield from _call(cur.seek, probe, SEEK_EQ))
 
 
-def _children(pager, ref, vals, skip_rowid=None):
-    """Generator: how many rows of ``ref.child`` reference the parent key ``vals``."""
+def _children(pager, ref, vals, skip=None):
+    """Generator: how many rows of ``ref.child`` reference the parent key ``vals``, leaving out
+    the row whose identity (rowid, or WITHOUT ROWID key tuple) is ``skip``."""
     child = ref.child
     cols = ref.child_cols
-    ipk = child.rowid_alias
     probe = [apply_affinity(v, child.columns[c].affinity) for v, c in zip(vals, cols)]
     colls = ref.key.collations
     n = 0
     idx = ref.child_index
     if idx is not None:
         cur = BTreeCursor(pager, idx.root, idx.key_info())
+        index_pk = ref.index_pk
         ok = yield from _call(cur.seek, probe, SEEK_GE)
         while ok:
             rec = yield from _call(cur.record)
             if any(compare_values(rec.column(k), probe[k], colls[k]) != 0 for k in range(len(cols))):
                 break
-            if cur.rowid() != skip_rowid:
+            if skip is None or (cur.rowid() if index_pk is None
+                                else tuple(rec.column(p) for p in index_pk)) != skip:
                 n += 1
             ok = yield from _call(cur.next)
         return n
-    cur = BTreeCursor(pager, child.root)
+    npk = ref.child_npk
+    pos = [ref.child_pos[c] for c in cols]
+    cur = BTreeCursor(pager, child.root, pk_key_info(child) if npk else None)
     ok = yield from _call(cur.first)
     while ok:
-        rowid = cur.rowid()
         rec = yield from _call(cur.record)
-        for k, c in enumerate(cols):
-            v = rowid if c == ipk else rec.column(c)
+        ident = tuple(rec.column(p) for p in range(npk)) if npk else cur.rowid()
+        for k, p in enumerate(pos):
+            v = ident if p < 0 else rec.column(p)
             if v is None or compare_values(v, probe[k], colls[k]) != 0:
                 break
         else:
-            if rowid != skip_rowid:
+            if ident != skip:
                 n += 1
         ok = yield from _call(cur.next)
     return n
+
+
+def _count_children(vm, pager, ref, vals, skip=None):
+    """Generator: _children, or ``ref.sql_count`` run as a nested statement when a child column
+    is computed (VIRTUAL)."""
+    if ref.sql_count is None:
+        return (yield from _children(pager, ref, vals, skip))
+    if skip is None:
+        skip = (None,) * max(ref.child_npk, 1)
+    elif ref.child_npk == 0:
+        skip = (skip,)
+    rows = yield from _run_nested(vm, _program(vm, ref.sql_count), list(vals) + list(skip))
+    return rows[0][0]
+
+
+def pk_key_info(table):
+    """The key_info of WITHOUT ROWID ``table``'s own B-tree (its PRIMARY KEY index)."""
+    return next(i for i in table.indexes if i.origin == "pk").key_info()
 
 
 def frame_program(program):
@@ -175,9 +199,13 @@ def _run_nested(vm, program, params):
 
 
 def _action_program(vm, ref, update):
-    """The action's program, compiled once per statement: a cascade nests the same action
-    many times, each level from a program of its own."""
-    sql = ref.sql_update if update else ref.sql_delete
+    """The action's program (see _program)."""
+    return _program(vm, ref.sql_update if update else ref.sql_delete)
+
+
+def _program(vm, sql):
+    """The nested statement ``sql``'s program, compiled once per statement: a cascade nests the
+    same action many times, each level from a program of its own."""
     programs = _top(vm).state.setdefault("fk_actions", {})
     prog = programs.get(sql)
     if prog is None:
@@ -205,6 +233,10 @@ def _row_gen(vm, plan, kind, old, new, rowid):
         if nv is not None and None not in nv:
             if not (yield from _parent_exists(pager, fk.parent, nv)):
                 _bump(vm, fk.deferred, 1)
+    if plan.pk_cols is None:
+        ident = rowid
+    else:
+        ident = tuple(old[c] for c in plan.pk_cols) if old is not None else None
     for ref in plan.parents:
         cols = ref.key.cols
         ov = [old[c] for c in cols] if old is not None else None
@@ -213,7 +245,7 @@ def _row_gen(vm, plan, kind, old, new, rowid):
             continue
         same_table = ref.child is plan.table
         if nv is not None and None not in nv and _counter(vm, ref.deferred):
-            n = yield from _children(pager, ref, nv)
+            n = yield from _count_children(vm, pager, ref, nv)
             if n:
                 _bump(vm, ref.deferred, -n)
         if ov is None or None in ov:
@@ -223,7 +255,7 @@ def _row_gen(vm, plan, kind, old, new, rowid):
         if action != ACT_NONE and len(vm.frames) >= MAX_TRIGGER_DEPTH:
             # SQLite codes the action as a trigger, fired for every such parent row.
             raise OperationalError("too many levels of trigger recursion")
-        n = yield from _children(pager, ref, ov, rowid if same_table else None)
+        n = yield from _count_children(vm, pager, ref, ov, ident if same_table else None)
         if not n:
             continue
         if action == ACT_RESTRICT and not conn.defer_foreign_keys:
@@ -247,23 +279,35 @@ def _drop_gen(vm, program):
 
 
 def _check_gen(vm, plans, rows):
-    """Generator: PRAGMA foreign_key_check rows (table, rowid, parent, fkid) into ``rows``."""
-    for table, keys in plans:
+    """Generator: PRAGMA foreign_key_check rows (table, rowid, parent, fkid) into ``rows``;
+    the rowid of a WITHOUT ROWID table's row is NULL, as SQLite reports it."""
+    for table, pos, keys, scan in plans:
         pager = _pager(vm.conn, table.db)
-        ipk = table.rowid_alias
-        cur = BTreeCursor(pager, table.root)
+        if scan is not None:
+            # A foreign key column is computed (VIRTUAL): read the rows through a query.
+            for row in (yield from _run_nested(vm, _program(vm, scan), ())):
+                yield from _check_row(pager, table, keys, row[0], [row[c + 1] for c in range(len(pos))], rows)
+            continue
+        wr = table.without_rowid
+        cur = BTreeCursor(pager, table.root, pk_key_info(table) if wr else None)
         ok = yield from _call(cur.first)
         while ok:
-            rowid = cur.rowid()
+            rowid = None if wr else cur.rowid()
             rec = yield from _call(cur.record)
-            for fid, cols, key, parent_name in keys:
-                vals = [rowid if c == ipk else rec.column(c) for c in cols]
-                if None in vals:
-                    continue
-                if key is None or not (yield from _parent_exists(pager, key, vals)):
-                    rows.append((table.name, rowid, parent_name, fid))
+            values = [None if p is None else rowid if p < 0 else rec.column(p) for p in pos]
+            yield from _check_row(pager, table, keys, rowid, values, rows)
             ok = yield from _call(cur.next)
     return None
+
+
+def _check_row(pager, table, keys, rowid, values, rows):
+    """Generator: foreign_key_check's rows for one row of ``table`` (its columns ``values``)."""
+    for fid, cols, key, parent_name in keys:
+        vals = [values[c] for c in cols]
+        if None in vals:
+            continue
+        if key is None or not (yield from _parent_exists(pager, key, vals)):
+            rows.append((table.name, rowid, parent_name, fid))
 
 
 def op_fkrow(vm, insn, pc):

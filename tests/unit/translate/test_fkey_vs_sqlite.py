@@ -220,22 +220,6 @@ def test_actions_and_savepoints_resume_under_simulated_io(seed):
     assert run(SimulatedIO(seed)) == run(MemoryIO())
 
 
-def test_without_rowid_tables_with_foreign_keys_are_refused_not_ignored():
-    c = limbodb.connect(":memory:", isolation_level=None)
-    c.executescript("""
-        PRAGMA foreign_keys=ON;
-        CREATE TABLE p(a PRIMARY KEY) WITHOUT ROWID;
-        CREATE TABLE w(x REFERENCES p, y PRIMARY KEY) WITHOUT ROWID;
-    """)
-    for sql in ("INSERT INTO p VALUES(1)", "INSERT INTO w VALUES(1, 1)", "DELETE FROM w WHERE y = 1",
-                "UPDATE p SET a = 2", "PRAGMA foreign_key_check"):
-        with pytest.raises(limbodb.NotSupportedError):
-            c.execute(sql)
-    c.execute("PRAGMA foreign_keys=OFF")
-    c.execute("INSERT INTO w VALUES(1, 1)")
-    assert c.execute("SELECT * FROM w").fetchall() == [(1, 1)]
-
-
 _FK_OPS = st.one_of(
     st.builds("INSERT INTO p VALUES({}, {})".format, st.integers(0, 6), st.integers(0, 3)),
     st.builds("INSERT INTO c VALUES({}, {})".format, st.sampled_from(["NULL", "0", "1", "2", "5"]),
