@@ -1,24 +1,30 @@
-"""The engine's own pytest suite, run inside Pyodide (CPython for WebAssembly) under Node.
+"""The engine's own pytest suite, run inside Pyodide (CPython for WebAssembly) under Node by pytest-pyodide.
 
-One Pyodide run executes every module of engine_suite.SUITE (two to three
-minutes); then each module is one test here, passing when all its tests that
+``_run_suite`` is a ``run_in_pyodide`` function: pytest-pyodide installs
+limbodb (the working tree's wheel, see conftest.py), pytest and hypothesis
+from build/pyodide-dist into the Pyodide of the module's Node process, and the
+function mounts the repository there with NODEFS and runs one pytest session
+over every module of engine_suite.SUITE (about two minutes), returning the
+report. Then each module is one test here, passing when all its tests that
 ran in Pyodide passed and at least one did. The tests that cannot run there
 are listed with their reasons in engine_suite.EXCLUDED, and a test checks that
 each entry still names something. The oracle inside Pyodide is Pyodide's own
 sqlite3 module.
+
+Why one session and not pytest-pyodide's ``--run-in-pyodide``: that flag
+applies to the whole host session and runs a separate ``pytest.main`` in
+Pyodide for each test item, thousands of them here, each paying pytest's
+start-up in WebAssembly; one session keeps the Pyodide part to minutes.
 """
 
 import importlib.util
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
+from pytest_pyodide import run_in_pyodide
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PYODIDE_MJS = REPO / "npm" / "node_modules" / "pyodide" / "pyodide.mjs"
-WHEELS = REPO / "build" / "pyodide-wheels"
 
 
 def _load_plan():
@@ -30,32 +36,37 @@ def _load_plan():
 
 
 plan = _load_plan()
-MODULES = sorted(
-    str(p.relative_to(REPO)) for d in plan.SUITE for p in (REPO / d).rglob("test_*.py")
-    if str(p.relative_to(REPO)) not in plan.EXCLUDED
-)
+MODULES = [m for m in (str(p.relative_to(REPO)) for p in plan.modules(REPO)) if m not in plan.EXCLUDED]
+
+
+@run_in_pyodide(packages=["limbodb", "pytest", "hypothesis"])
+def _run_suite(selenium, repo):
+    import sys
+
+    import pyodide_js
+
+    pyodide_js.FS.mkdirTree("/repo")
+    pyodide_js.mountNodeFS("/repo", repo)
+    sys.path.insert(0, "/repo/tests/pyodide")
+    import engine_suite
+
+    return engine_suite.main("/repo")
 
 
 @pytest.fixture(scope="module")
-def inner(node, tmp_path_factory):
-    assert list(WHEELS.glob("pytest-*.whl")), f"{WHEELS} has no pytest wheel: run scripts/setup.sh"
-    proc = subprocess.run(
-        [node, str(HERE / "engine_suite.mjs"), PYODIDE_MJS.as_uri(), str(REPO), str(WHEELS)],
-        capture_output=True, text=True, timeout=900,
-    )
-    lines = [l for l in proc.stdout.splitlines() if l.startswith(plan.REPORT_PREFIX)]
-    assert proc.returncode == 0 and lines, (proc.stdout[-5000:], proc.stderr[-3000:])
-    report = json.loads(lines[-1][len(plan.REPORT_PREFIX):])
+def inner(selenium_module_scope, tmp_path_factory):
+    report = _run_suite(selenium_module_scope, str(REPO))
     # pytest's own output in Pyodide, with each failure's traceback, for the assertion messages below.
-    report["log"] = tmp_path_factory.mktemp("engine_suite") / "pytest-in-pyodide.log"
-    report["log"].write_text(proc.stdout.replace(lines[-1], ""))
-    return report
+    log = tmp_path_factory.mktemp("engine_suite") / "pytest-in-pyodide.log"
+    log.write_text(report.pop("log"))
+    return {**report, "log": log}
 
 
 def test_the_suite_runs_on_pyodides_python_and_sqlite(inner):
     assert inner["platform"] == "emscripten"
     assert tuple(map(int, inner["python"].split(".")[:2])) >= (3, 13)
     assert inner["sqlite_version"].startswith("3.")
+    assert inner["limbodb_file"].startswith(inner["site_packages"]), "limbodb is not the installed wheel"
     assert inner["collect_errors"] == [], f"see {inner['log']}"
     assert inner["exit_code"] == 0, f"see {inner['log']}"
 
