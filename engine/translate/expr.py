@@ -13,6 +13,7 @@ Mirrors sqlite src/expr.c and src/resolve.c, Turso core/translate/expr.rs.
 
 from limbodb.errors import OperationalError
 from limbodb.functions import AGGREGATE
+from limbodb.functions import scalar as _scalar
 from limbodb.functions.window import WINDOW
 from limbodb.parser import ast
 from limbodb.vdbe import value as V
@@ -119,7 +120,8 @@ def _constant_default(e):
 class Scope:
     """The sources an expression can name, and the enclosing query's scope."""
 
-    __slots__ = ("sources", "parent", "overrides", "aliases", "agg_ok", "correlated", "captured")
+    __slots__ = ("sources", "parent", "overrides", "aliases", "agg_ok", "correlated", "captured",
+                 "discovered", "ctes")
 
     def __init__(self, sources, parent=None):
         self.sources = sources
@@ -134,6 +136,11 @@ class Scope:
         # holding the group's value, for subqueries that read this query's columns
         # (SQLite makes them AggInfo columns); the cursor is past its last row then.
         self.captured = None
+        # While this query compiles its subqueries only to find its aggregates: the calls
+        # there that belong to it (translate/resolve.py), else None.
+        self.discovered = None
+        # The CTEs (lowercased name -> CTE) a query's subqueries can name, or None.
+        self.ctes = None
 
     def resolve(self, col):
         """(scope, source, column index or -1 for the rowid) for a Column node.
@@ -565,7 +572,38 @@ def _function(b, scope, e, target):
         raise OperationalError(f"DISTINCT aggregates must have exactly one argument")
     if e.filter is not None or e.over is not None:
         raise OperationalError(f"{e.name}() may not be used as a window function")
+    if fd.fn is _scalar.coalesce or fd.fn is _scalar.ifnull:
+        _coalesce(b, scope, e.args, target)
+        return
+    if fd.fn is _scalar.iif:
+        _iif(b, scope, e.args, target)
+        return
     _call(b, scope, e.name, e.args or [], target)
+
+
+def _coalesce(b, scope, args, target):
+    """coalesce() / ifnull() inline, as SQLite codes them: an argument is computed only while
+    those before it were NULL, so a later one's error (integer overflow) may never happen."""
+    done = b.new_label()
+    r = b.alloc_reg()
+    code_expr(b, scope, args[0], r)
+    for a in args[1:]:
+        b.emit(OP_NotNull, r, done)
+        code_expr(b, scope, a, r)
+    b.resolve(done)
+    b.emit(OP_Copy, r, target)
+
+
+def _iif(b, scope, args, target):
+    """iif(c, x, y) as CASE WHEN c THEN x ELSE y END: only the branch taken is computed."""
+    other = b.new_label()
+    done = b.new_label()
+    code_if_false(b, scope, args[0], other, True)
+    code_expr(b, scope, args[1], target)
+    b.emit(OP_Goto, 0, done)
+    b.resolve(other)
+    code_expr(b, scope, args[2], target)
+    b.resolve(done)
 
 
 def _in(b, scope, e, target):

@@ -9,8 +9,11 @@ bare columns, and this query's columns its subqueries read, come from the
 group's first row, or from the row the last min()/max() took its value from. ORDER BY and DISTINCT use a
 sorter / ephemeral index unless the loops already give that order;
 ``SELECT count(*) FROM t`` is OP_Count and a lone min()/max() stops at the
-first row of an ordered walk. Compounds run each core into a shared pipeline
-(UNION ALL) or ephemeral indexes (UNION, INTERSECT, EXCEPT). FROM
+first row of an ordered walk. An aggregate call belongs to the innermost query
+whose columns it reads, wherever it is written (a query finds the calls of its
+subqueries by compiling them once and discarding the code). Compounds run each
+core into a shared pipeline (UNION ALL) or ephemeral indexes (UNION, INTERSECT,
+EXCEPT). A subquery sees the CTEs of the queries around it. FROM
 subqueries, views and CTEs (WITH RECURSIVE too) are materialized into
 ephemeral tables. Mirrors sqlite src/select.c, Turso core/translate/select.rs.
 """
@@ -24,6 +27,7 @@ from limbodb.translate.expr import (
     AFF_BLOB, AFF_NONE, Scope, Source, code_expr, code_if_false, expr_affinity,
     expr_collation, is_aggregate_call, walk,
 )
+from limbodb.translate.resolve import claimed_outside, discover, visible_ctes
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy,
     OP_DecrJumpZero, OP_Found, OP_Ge, OP_Gosub, OP_Delete, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot,
@@ -52,8 +56,13 @@ class OutputColumn:
 # ------------------------------------------------------------------ entry points
 
 def compile_select(b, sel, parent, sink, ctes=None):
-    """Emit ``sel``; every result row is handed to ``sink``. Returns the output columns."""
-    ctes = dict(ctes or {})
+    """Emit ``sel``; every result row is handed to ``sink``. Returns the output columns.
+
+    ``ctes`` None: the CTEs the enclosing queries can name (a subquery sees its outer WITH).
+    """
+    if ctes is None:
+        ctes = visible_ctes(parent)
+    ctes = dict(ctes)
     if sel.with_ is not None:
         for cte in sel.with_.ctes:
             ctes[cte.name.lower()] = cte
@@ -264,15 +273,9 @@ def _materialize(b, sel, alias, parent, ctes):
     b.add_plan(f"MATERIALIZE {alias}" if alias else "MATERIALIZE (subquery)")
     cols = compile_select(b, sel, parent, sink, ctes)
     names = _unique_names([c.name for c in cols])
-    scope = Scope([], parent)
-    affs = []
-    for c in cols:
-        a = AFF_NONE
-        try:
-            a = expr_affinity(scope, c.expr)
-        except OperationalError:
-            pass
-        affs.append(a if a > AFF_NONE else AFF_BLOB)
+    # A column has its expression's affinity, found in the subquery's own scope (a compound's
+    # leftmost select, as SQLite 3.40 has it); an expression without one leaves it without.
+    affs = [c.affinity for c in cols]
     src = Source(alias, cursor, names, affs, [None] * len(cols), None, None, False)
     return src
 
@@ -458,11 +461,12 @@ def _expr_decltype(scope, e):
 
 def _compile_single(b, sel, core, parent, sink, ctes):
     if core.__class__ is ast.Values:
-        return _compile_values(b, sel, core, parent, sink)
+        return _compile_values(b, sel, core, parent, sink, ctes)
     if window.uses_windows(b, sel, core):
         return window.compile_window_select(b, sel, core, parent, sink, ctes)
     sources = open_sources(b, core.from_, parent, ctes)
     scope = Scope([s for s, _ in sources], parent)
+    scope.ctes = ctes
     _apply_using(scope, sources)
     cols = expand_columns(core, scope)
     for rc in core.columns:
@@ -474,8 +478,6 @@ def _compile_single(b, sel, core, parent, sink, ctes):
     pipe = _Pipeline(b, sel, sink, n)
     order = _order_terms(sel.order_by, cols, scope) if sel.order_by else None
     aggs = _collect_aggregates(b, core, cols, order, scope)
-    if core.group_by is None and not aggs and core.having is not None:
-        raise OperationalError("a GROUP BY clause is required before HAVING")
     terms = _where_terms(core.where)
     used = _used_columns(scope, core, cols, order, sources)
     if not sources:
@@ -731,120 +733,53 @@ def _ordinal(n):
 # ------------------------------------------------------------------ aggregates
 
 def _collect_aggregates(b, core, cols, order, scope):
-    """Aggregate calls in the result columns, HAVING and ORDER BY, in order of appearance.
+    """Aggregate calls this query computes (result columns, HAVING, ORDER BY), in order of appearance.
 
-    Includes the calls of subqueries there that read only this query's columns
-    (SQLite's NC_UAggInfo); a call an enclosing query already owns is read from its register.
+    SQLite gives an aggregate call to the innermost query whose FROM its arguments
+    read (resolve.c, NC_UAggInfo): a call written here over only enclosing queries'
+    columns is theirs and is read from the register they finalize it into, and a call
+    in a subquery here (however deep) over only this query's columns is this query's.
+    Only the result columns and GROUP BY make a query an aggregate one; then HAVING,
+    ORDER BY and the WHERE of a subquery may hold calls too.
     """
-    exprs = [c.expr for c in cols]
-    if core.having is not None:
-        exprs.append(core.having)
+    calls = _own_calls(b, scope, [c.expr for c in cols])
+    grouped = bool(calls) or core.group_by is not None
+    if core.having is not None and not grouped:
+        raise OperationalError("HAVING clause on a non-aggregate query")
+    rest = [core.having] if core.having is not None else []
     if order:
-        exprs.extend(t[0] for t in order)
+        rest.extend(t[0] for t in order)
+    more = _own_calls(b, scope, rest)
+    if more and not grouped:
+        raise OperationalError(f"misuse of aggregate: {more[0].name}()")
     aggs = []
     seen = set()
-    for e in exprs:
-        for n in [*walk(e), *_outer_aggregates(b, e, scope)]:
-            if id(n) not in seen and is_aggregate_call(b.conn, n):
-                owner = _owner_register(scope, n)
-                if owner is not None:
-                    scope.overrides[id(n)] = owner
-                    for a in n.args:
-                        for c in walk(a):
-                            if c.__class__ is ast.Column:
-                                # Marks the subquery correlated: each group has its own value.
-                                scope.resolve(c)
-                    continue
-                seen.add(id(n))
-                for a in n.args or ():
-                    for inner in walk(a):
-                        if is_aggregate_call(b.conn, inner):
-                            raise OperationalError(f"misuse of aggregate function {inner.name}()")
-                aggs.append(n)
+    for n in calls + more:
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        for a in n.args or ():
+            for inner in walk(a):
+                if is_aggregate_call(b.conn, inner):
+                    raise OperationalError(f"misuse of aggregate function {inner.name}()")
+        aggs.append(n)
     if core.where is not None:
+        # An enclosing query's call may sit in the WHERE of an aggregate query only:
+        # SQLite resolves the WHERE with aggregates allowed when the result set has one.
         for n in walk(core.where):
-            if is_aggregate_call(b.conn, n):
+            if is_aggregate_call(b.conn, n) and not (grouped and claimed_outside(b, scope, n)):
                 raise OperationalError(f"misuse of aggregate function {n.name}()")
-        for n in _outer_aggregates(b, core.where, scope, where=True):
+        for n in discover(b, scope, [core.where], where=True):
             raise OperationalError(f"misuse of aggregate: {n.name}()")
     return aggs
 
 
-def _owner_register(scope, call):
-    """The register an enclosing query finalized ``call`` into, or None."""
-    p = scope.parent
-    while p is not None:
-        reg = p.overrides.get(id(call))
-        if reg is not None:
-            return reg
-        p = p.parent
-    return None
-
-
-def _outer_aggregates(b, e, scope, where=False):
-    """Aggregate calls of subqueries in ``e`` whose arguments name only ``scope``'s columns.
-
-    Only simple subqueries over plain tables are examined: their column names are
-    known without compiling them. In a WHERE (``where``) SQLite drops an EXISTS
-    subquery's result columns before it looks at them, so those are left out there.
-    """
-    out = []
-    kinds = (ast.Subquery, ast.In) if where else (ast.Subquery, ast.Exists, ast.In)
-    for sub in walk(e):
-        if sub.__class__ not in kinds or sub.select is None or len(sub.select.cores) != 1:
-            continue
-        core = sub.select.cores[0]
-        if core.__class__ is not ast.SelectCore:
-            continue
-        inner = _plain_tables(b, core.from_)
-        if inner is None:
-            continue
-        exprs = [c.expr for c in core.columns if c.expr is not None]
-        if core.having is not None:
-            exprs.append(core.having)
-        for x in exprs:
-            for n in walk(x):
-                if is_aggregate_call(b.conn, n) and n.args and _reads_only(scope, n.args, inner):
-                    out.append(n)
-    return out
-
-
-def _plain_tables(b, from_):
-    """{name or alias (lowercased): Table} for a FROM of main-schema tables only, else None."""
-    out = {}
-    for item in _flatten(from_):
-        if item.__class__ is not ast.TableRef or item.schema is not None:
-            return None
-        t = b.schema.tables.get(item.name.lower())
-        if t is None:
-            return None
-        out[(item.alias or item.name).lower()] = t
-    return out
-
-
-def _reads_only(scope, args, inner):
-    """True when ``args`` read columns, all of them of ``scope``'s own sources, none of ``inner``."""
-    any_col = False
-    for a in args:
-        for n in walk(a):
-            if n.__class__ in (ast.Subquery, ast.Exists) or (n.__class__ is ast.In and n.select is not None):
-                return False
-            if n.__class__ is not ast.Column:
-                continue
-            if n.table is not None:
-                if n.table.lower() in inner:
-                    return False
-            elif n.name.lower() in ("rowid", "oid", "_rowid_") or \
-                    any(t.column_index(n.name) >= 0 for t in inner.values()):
-                return False
-            try:
-                r = scope.resolve(n)
-            except OperationalError:
-                return False
-            if r is None or r[0] is not scope or r[1] is None:
-                return False
-            any_col = True
-    return any_col
+def _own_calls(b, scope, exprs):
+    """The aggregate calls in ``exprs`` and in their subqueries that belong to ``scope``'s query."""
+    calls = [n for e in exprs for n in walk(e)
+             if is_aggregate_call(b.conn, n) and not claimed_outside(b, scope, n)]
+    calls.extend(discover(b, scope, exprs))
+    return calls
 
 
 class _AggSlot:
@@ -1213,9 +1148,8 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
                 pass
             if r is not None and r[1] is None:
                 e = scope.aliases[r[2]]
-        for n in walk(e):
-            if is_aggregate_call(b.conn, n):
-                raise OperationalError(f"aggregate functions are not allowed in the GROUP BY clause")
+        if any(is_aggregate_call(b.conn, n) for n in walk(e)) or discover(b, scope, [e]):
+            raise OperationalError("aggregate functions are not allowed in the GROUP BY clause")
         keys.append(e)
     nk = len(keys)
     key_reads = _group_key_reads(core, cols, order, scope, keys)
@@ -1325,13 +1259,14 @@ def _group_by(b, scope, plan, aggs, core, emit_result, pipe, cols, order):
 
 # ------------------------------------------------------------------ VALUES and compounds
 
-def _compile_values(b, sel, core, parent, sink):
+def _compile_values(b, sel, core, parent, sink, ctes):
     n = len(core.rows[0])
     for row in core.rows:
         if len(row) != n:
             raise OperationalError("all VALUES must have the same number of terms")
     pipe = _Pipeline(b, sel, sink, n)
     scope = Scope([], parent)
+    scope.ctes = ctes
     cols = [OutputColumn(e, f"column{i + 1}", None) for i, e in enumerate(core.rows[0])]
     order = _order_terms(sel.order_by, cols, scope) if sel.order_by else None
     if order:
@@ -1386,52 +1321,68 @@ def _compile_compound(b, sel, parent, sink, ctes):
             compile_select(b, ast.Select(None, [core], [], None, None, None), parent, to_pipe, ctes)
         pipe.finish()
         return cols
-    # Left-associative: the running result lives in an ephemeral index.
+    # Left-associative: the running result lives in an ephemeral index. A trailing run of
+    # UNION ALL keeps duplicates, so those cores go straight to the output after it.
+    last = max(i for i, op in enumerate(ops) if op != "UNION ALL") + 1
+    # Which of equal rows (1 and 1.0) survives: without ORDER BY SQLite inserts into an index,
+    # so the last one; with it, SQLite merges sorted selects (multiSelectOrderBy), keeping a
+    # select's first such row, and a UNION takes the right select's over the left's.
+    ordered = bool(sel.order_by)
     acc = b.alloc_cursor()
     b.emit(OP_OpenEphemeral, acc, 0, 0, key_info)
     rec = b.alloc_reg()
 
-    def into(cursor):
+    def into(cursor, keep_first=False):
         def s(bb, first, nn):
+            skip = None
+            if keep_first:
+                skip = bb.new_label()
+                bb.emit(OP_Found, cursor, skip, first, nn)
             bb.emit(OP_MakeRecord, first, nn, rec, None, MAKERECORD_UNPACKED)
             bb.emit(OP_IdxInsert, cursor, rec)
+            if skip is not None:
+                bb.resolve(skip)
         return s
-    compile_select(b, ast.Select(None, [cores[0]], [], None, None, None), parent, into(acc), ctes)
-    for op, core in zip(ops, cores[1:]):
+    compile_select(b, ast.Select(None, [cores[0]], [], None, None, None), parent, into(acc, ordered), ctes)
+    for op, core in zip(ops[:last], cores[1:last + 1]):
         sub = ast.Select(None, [core], [], None, None, None)
-        if op in ("UNION", "UNION ALL"):
-            compile_select(b, sub, parent, into(acc), ctes)
+        if op == "UNION ALL" or (op == "UNION" and not ordered):
+            compile_select(b, sub, parent, into(acc, ordered), ctes)
             continue
         right = b.alloc_cursor()
         b.emit(OP_OpenEphemeral, right, 0, 0, key_info)
-        compile_select(b, sub, parent, into(right), ctes)
+        compile_select(b, sub, parent, into(right, ordered), ctes)
+        if op == "UNION":
+            # The right select's rows replace the equal ones the left gave.
+            _copy_rows(b, right, n, into(acc))
+            continue
         keep = b.alloc_cursor()
         b.emit(OP_OpenEphemeral, keep, 0, 0, key_info)
-        regs = b.alloc_reg(n)
-        done = b.new_label()
-        b.emit(OP_Rewind, acc, done)
-        top = b.addr
-        for i in range(n):
-            b.emit(OP_Column, acc, i, regs + i)
-        skip = b.new_label()
-        b.emit(OP_NotFound if op == "INTERSECT" else OP_Found, right, skip, regs, n)
-        b.emit(OP_MakeRecord, regs, n, rec, None, MAKERECORD_UNPACKED)
-        b.emit(OP_IdxInsert, keep, rec)
-        b.resolve(skip)
-        b.emit(OP_Next, acc, top)
-        b.resolve(done)
+        _copy_rows(b, acc, n, into(keep), (OP_NotFound if op == "INTERSECT" else OP_Found, right))
         acc = keep
-    regs = b.alloc_reg(n)
-    done = b.new_label()
-    b.emit(OP_Rewind, acc, done)
-    top = b.addr
-    for i in range(n):
-        b.emit(OP_Column, acc, i, regs + i)
-    to_pipe(b, regs, n)
-    b.emit(OP_Next, acc, top)
-    b.resolve(done)
+    _copy_rows(b, acc, n, to_pipe)
+    for core in cores[last + 1:]:
+        compile_select(b, ast.Select(None, [core], [], None, None, None), parent, to_pipe, ctes)
     pipe.finish()
     return cols
+
+
+def _copy_rows(b, src, n, sink, test=None):
+    """Hand each row of ephemeral index ``src`` to ``sink``; ``test`` (OP_Found or OP_NotFound,
+    cursor) skips the rows that are (not) in that cursor's index."""
+    regs = b.alloc_reg(n)
+    done = b.new_label()
+    b.emit(OP_Rewind, src, done)
+    top = b.addr
+    for i in range(n):
+        b.emit(OP_Column, src, i, regs + i)
+    skip = b.new_label()
+    if test is not None:
+        b.emit(test[0], test[1], skip, regs, n)
+    sink(b, regs, n)
+    b.resolve(skip)
+    b.emit(OP_Next, src, top)
+    b.resolve(done)
 
 
 def _compound_order(order_by, cols, colls):

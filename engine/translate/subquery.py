@@ -5,7 +5,7 @@ the enclosing scope as parent, so correlated ones read the outer cursors;
 an uncorrelated one is computed once per statement (OP_Once guards it).
 ``x IN (list)`` compares item by item with the left side's affinity and
 collation; an IN subquery fills an ephemeral index once (unless correlated)
-and probes it with Found, remembering whether it held a NULL, for SQLite's
+and probes it with Found, remembering whether it held a NULL or any row, for SQLite's
 three-valued result. Each subquery adds its EXPLAIN QUERY PLAN line
 ("SCALAR SUBQUERY n", "CORRELATED ...", "LIST SUBQUERY n").
 Mirrors sqlite src/expr.c (sqlite3CodeSubselect, sqlite3ExprCodeIN).
@@ -75,6 +75,7 @@ class _Probe(Scope):
         self.overrides = outer.overrides
         self.aliases = outer.aliases
         self.agg_ok = outer.agg_ok
+        self.ctes = outer.ctes
         self._outer = outer
         self._marker = marker
 
@@ -82,6 +83,11 @@ class _Probe(Scope):
         r = self._outer.resolve(col)
         self._marker.correlated = True
         return r
+
+
+def probe(scope):
+    """A parent scope for compiling a subquery of ``scope``'s query apart from its code."""
+    return _Probe(scope, Scope([], scope))
 
 
 def _compile_sub(b, sel, scope, inner, sink, what):
@@ -169,8 +175,9 @@ def code_in(b, scope, e, target):
     from limbodb.translate.select import result_columns
     cursor = b.alloc_cursor()
     has_null = b.alloc_reg()
+    has_row = b.alloc_reg()
     rec = b.alloc_reg()
-    cols = result_columns(b, e.select, _Probe(scope, Scope([], scope)))
+    cols = result_columns(b, e.select, probe(scope))
     if len(cols) != 1:
         raise OperationalError(f"sub-select returns {len(cols)} columns - expected 1")
     aff = _comparison_affinity(expr_affinity(scope, x_expr), cols[0].affinity)
@@ -180,6 +187,7 @@ def code_in(b, scope, e, target):
         if n != 1:
             raise OperationalError(f"sub-select returns {n} columns - expected 1")
         nn = bb.new_label()
+        bb.emit(OP_Integer, 1, has_row)
         bb.emit(OP_NotNull, first, nn)
         bb.emit(OP_Integer, 1, has_null)
         bb.resolve(nn)
@@ -191,14 +199,21 @@ def code_in(b, scope, e, target):
     flag = _begin_cached(b)
     b.emit(OP_OpenEphemeral, cursor, 0, 0, KeyInfo([coll]))
     b.emit(OP_Integer, 0, has_null)
+    b.emit(OP_Integer, 0, has_row)
     _compile_sub(b, e.select, scope, inner, sink, "LIST SUBQUERY")
     _end_cached(b, flag, inner.correlated)
-    b.emit(OP_IsNull, x, end)
-    probe = b.alloc_reg()
-    b.emit(OP_Copy, x, probe)
+    # A NULL x is in no set, so the result is NULL, except for an empty one: then it is false.
+    not_null = b.new_label()
+    b.emit(OP_NotNull, x, not_null)
+    b.emit(OP_If, has_row, end)
+    b.emit(OP_Integer, 1 if e.negated else 0, target)
+    b.emit(OP_Goto, 0, end)
+    b.resolve(not_null)
+    key = b.alloc_reg()
+    b.emit(OP_Copy, x, key)
     if aff > 0x41:
-        b.emit(OP_Affinity, probe, 1, 0, chr(aff))
-    b.emit(OP_Found, cursor, true_l, probe, 1)
+        b.emit(OP_Affinity, key, 1, 0, chr(aff))
+    b.emit(OP_Found, cursor, true_l, key, 1)
     b.emit(OP_If, has_null, end)
     b.emit(OP_Integer, 1 if e.negated else 0, target)
     b.emit(OP_Goto, 0, end)

@@ -1,0 +1,238 @@
+"""Which query an aggregate call belongs to, and which CTEs a subquery can name.
+
+SQLite gives an aggregate call to the innermost query whose FROM its arguments
+read (resolve.c: resolveExprStep, sqlite3ReferencesSrcList); a call naming no
+column stays where it is written. So a call in a subquery, however deep, may be
+an enclosing query's aggregate: that query computes it per group and the
+subqueries read the register it finalizes it into. A query finds such calls
+before it compiles its loops by compiling its subqueries once with the code
+thrown away (``Scope.discovered`` collects them). Mirrors sqlite src/resolve.c.
+"""
+
+from limbodb.errors import OperationalError
+from limbodb.parser import ast
+from limbodb.translate.expr import is_aggregate_call, walk
+from limbodb.vdbe.insn import OP_Null
+
+
+def visible_ctes(scope):
+    """The CTEs (lowercased name -> CTE) the query of ``scope`` and its subqueries can name."""
+    while scope is not None:
+        if scope.ctes is not None:
+            return scope.ctes
+        scope = scope.parent
+    return {}
+
+
+def claimed_outside(b, scope, call):
+    """True when ``call`` belongs to an enclosing query; it then reads that query's register.
+
+    While the owner only looks for its calls (``discovered`` is a list) the call is
+    recorded there and read from a register the discarded code never runs.
+    """
+    owner = _agg_owner(b, scope, call)
+    if owner is None:
+        return False
+    reg = owner.overrides.get(id(call))
+    if reg is None:
+        if owner.discovered is None:
+            # The owner computes no aggregates where this runs (its WHERE, GROUP BY, ON).
+            raise OperationalError(f"misuse of aggregate: {call.name}()")
+        if all(n is not call for n in owner.discovered):
+            owner.discovered.append(call)
+        reg = b.alloc_reg()
+    scope.overrides[id(call)] = reg
+    return True
+
+
+def _agg_owner(b, scope, call):
+    """The enclosing query's Scope that ``call`` belongs to, or None for ``scope``'s own.
+
+    That is the innermost query among those whose columns the arguments (ORDER BY and
+    FILTER too) name; a call naming no column stays where it is written. Resolving the
+    names marks the subqueries between correlated, as the owner's value changes per row.
+    """
+    chain = []
+    p = scope
+    while p is not None:
+        chain.append(getattr(p, "_outer", p))  # subquery._Probe stands for the enclosing query
+        p = p.parent
+    depth = None
+    for col in _call_columns(b, call):
+        try:
+            r = scope.resolve(col)
+        except OperationalError:
+            return None
+        if r is None or r[1] is None:
+            return None
+        d = next((i for i, s in enumerate(chain) if s is r[0]), 0)
+        if d == 0:
+            return None
+        depth = d if depth is None else min(depth, d)
+    return chain[depth] if depth else None
+
+
+def _call_columns(b, call):
+    """The Column nodes of ``call``'s arguments, ORDER BY and FILTER that name no FROM item
+    of a subquery inside them (sqlite3ReferencesSrcList leaves those out)."""
+    out = []
+    top = [*(call.args or ()), *(t.expr for t in call.order_by or ()), call.filter]
+    stack = [(x, None) for x in top if x is not None]
+    while stack:
+        n, local = stack.pop()
+        cls = n.__class__
+        if cls is ast.Column:
+            if local is None or not _names_local(n, local):
+                out.append(n)
+            continue
+        if cls is ast.Select:
+            local = _local_names(b, n, local)
+        stack.extend((c, local) for c in _children(n))
+    return out
+
+
+def _local_names(b, sel, local):
+    """(qualifiers, column names, opaque) of the FROM items of ``sel`` and the selects around it.
+
+    ``opaque``: an item whose columns are not known without compiling it (a view, CTE,
+    subquery or table-valued function), so any unqualified name may be its.
+    """
+    from limbodb.translate.select import _flatten
+    quals, names, opaque = (set(), set(), False) if local is None else (set(local[0]), set(local[1]), local[2])
+    for core in sel.cores:
+        if core.__class__ is not ast.SelectCore:
+            continue
+        for item in _flatten(core.from_):
+            if item.__class__ is ast.TableRef:
+                quals.add((item.alias or item.name).lower())
+                t = b.schema.tables.get(item.name.lower()) if item.schema is None else None
+                if t is None:
+                    opaque = True
+                else:
+                    names.update(c.name.lower() for c in t.columns)
+            else:
+                if getattr(item, "alias", None):
+                    quals.add(item.alias.lower())
+                opaque = True
+    return quals, names, opaque
+
+
+def _names_local(col, local):
+    quals, names, opaque = local
+    if col.table is not None:
+        return col.table.lower() in quals
+    return opaque or col.name.lower() in names or (bool(quals) and col.name.lower() in ("rowid", "oid", "_rowid_"))
+
+
+def discover(b, scope, exprs, where=False):
+    """Calls of ``scope``'s query inside the subqueries of ``exprs``.
+
+    Each subquery that may hold one is compiled and its code thrown away while
+    ``scope.discovered`` collects the calls handed to this query. In a WHERE,
+    SQLite codes an EXISTS without its result columns, so calls found only
+    there are read from a NULL register instead.
+    """
+    from limbodb.translate.select import result_columns
+    from limbodb.translate.subquery import probe
+    found = []
+    for e in exprs:
+        for sub in walk(e):
+            if sub.__class__ not in (ast.Subquery, ast.Exists, ast.In) or sub.select is None or \
+                    not _may_read_aggregate(b, scope, sub.select):
+                continue
+            scope.discovered = []
+            try:
+                result_columns(b, sub.select, probe(scope))
+            finally:
+                got, scope.discovered = scope.discovered, None
+            if where and got:
+                dropped = _exists_results(sub)
+                null = None
+                for n in got:
+                    if id(n) not in dropped:
+                        found.append(n)
+                        continue
+                    if null is None:
+                        null = b.alloc_reg()
+                        b.emit(OP_Null, 0, null)
+                    scope.overrides[id(n)] = null
+                continue
+            found.extend(got)
+    return found
+
+
+def _exists_results(e):
+    """ids of the nodes in the result columns of the EXISTS subqueries in ``e``."""
+    out = set()
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if n.__class__ is ast.Exists:
+            for core in n.select.cores:
+                if core.__class__ is ast.SelectCore:
+                    for c in core.columns:
+                        if c.expr is not None:
+                            out.update(id(x) for x in _subtree(c.expr))
+        stack.extend(_children(n))
+    return out
+
+
+def _subtree(e):
+    """Every node under ``e``, subqueries included."""
+    out = []
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(_children(n))
+    return out
+
+
+def _may_read_aggregate(b, scope, sel):
+    """Whether ``sel`` (with the CTEs it names) holds an aggregate call naming a column
+    ``scope``'s sources have: only then can a call there belong to ``scope``'s query."""
+    names = {src.name.lower() for src in scope.sources if src.name is not None}
+    ctes = visible_ctes(scope)
+    seen = set()
+    stack = [sel]
+    while stack:
+        n = stack.pop()
+        cls = n.__class__
+        if cls is ast.FunctionCall and n.args and is_aggregate_call(b.conn, n):
+            for a in [*n.args, *(t.expr for t in n.order_by or ()), n.filter]:
+                if a is not None and _names_source(scope, a, names):
+                    return True
+        elif cls is ast.TableRef and n.schema is None:
+            cte = ctes.get(n.name.lower())
+            if cte is not None and id(cte) not in seen:
+                seen.add(id(cte))
+                stack.append(cte.select)
+        stack.extend(_children(n))
+    return False
+
+
+def _names_source(scope, e, names):
+    for n in _subtree(e):
+        if n.__class__ is not ast.Column:
+            continue
+        if n.table is not None:
+            if n.table.lower() in names:
+                return True
+        elif any(src.find(n.name) is not None or (src.has_rowid and n.name.lower() in ("rowid", "oid", "_rowid_"))
+                 for src in scope.sources):
+            return True
+    return False
+
+
+def _children(n):
+    """The child nodes of an AST node, subqueries included."""
+    for f in n._fields:
+        v = getattr(n, f, None)
+        if isinstance(v, ast.Node):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                if isinstance(x, ast.Node):
+                    yield x
+                elif isinstance(x, tuple):
+                    yield from (y for y in x if isinstance(y, ast.Node))
