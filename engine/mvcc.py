@@ -18,12 +18,12 @@ exclusive transaction, and a DDL commit makes older concurrent transactions conf
 Mirrors Turso core/mvcc/database.
 """
 
-from limbodb.errors import IOError_, NotSupportedError, OperationalError, SQLITE_BUSY
+from limbodb.errors import IOError_, OperationalError, SQLITE_BUSY
 from limbodb.io.completion import IO, IOResult
 from limbodb.mvcc_log import (
     DEFAULT_LOG_CHECKPOINT_THRESHOLD, META_SQL, META_TABLE, MVCC_VERSION, OP_DELETE_INDEX,
     OP_DELETE_TABLE, OP_FLAG_BTREE_RESIDENT, OP_UPDATE_HEADER, OP_UPSERT_INDEX, OP_UPSERT_TABLE,
-    LogicalLog, MvccCheckpoint, Recovery, write_meta,
+    LogicalLog, MvccCheckpoint, Recovery, logged_header, write_meta,
 )
 from limbodb.storage.btree import SEEK_EQ, BTreeCursor, CursorState, create_btree
 from limbodb.storage.header import HEADER_SIZE, get_field, set_field
@@ -208,7 +208,7 @@ def mvcc_open(conn) -> IOResult[None]:
             if not c.finished():
                 return IO(c)
             c.raise_if_failed()
-            st.file_header = bytes(c.result)
+            st.file_header = logged_header(c.result)
             st.header_read = None
         r = rec.run()
     except BaseException:
@@ -230,9 +230,6 @@ def set_journal_mode(conn, mode):
     st = mvcc_state(conn.db)
     mode = str(mode).lower()
     if mode in ("mvcc", "experimental_mvcc"):
-        if conn.db.encryption is not None:
-            # Turso encrypts the log's frames; limbodb's log would hold the rows in the clear.
-            raise NotSupportedError("MVCC is not supported on an encrypted database")
         if not st.enabled:
             st.enabled = True
             _open_log(conn.db, st)
@@ -493,7 +490,7 @@ class MvccTx:
                 r = write_meta(pager, st.meta_root, 1, self.ts)
                 if r is not None:
                     return r
-                self.frame = st.log.frame(ops, self.ts)
+                self.frame = st.log.frame(ops, self.ts, pager.db.encryption)
                 offset, data, _crc = self.frame
                 self.completion = st.log.file.pwrite(offset, data)
                 self.phase = _APPEND

@@ -23,7 +23,13 @@ frames were lost, or for a log Turso wrote. Format (Turso's LOG_VERSION 2, littl
                 table_id i32 (negative: -1 sqlite_schema, -root for a B-tree, or the id of a
                 table not yet checkpointed, which is also its schema row's rootpage), varint
                 length, payload (row: rowid varint + record; index: key record; header: 100 bytes)
-A torn or invalid tail ends the log (the frames before it stay). Mirrors Turso
+On an encrypted database (encryption.py) the ops of a frame are cut into 32 KiB chunks (the
+last shorter), each stored as ciphertext | 16-byte tag | nonce under the pages' cipher and
+key; the associated data of chunk i is salt u64, the payload size u64 (last chunk, else 0),
+op count u32, commit_ts u64, i u32 (LE). The payload size field stays the plaintext size;
+the headers, trailer and CRC (which covers the bytes as written) are unchanged.
+A torn or invalid tail ends the log (the frames before it stay); a frame whose CRC holds
+but which fails authentication is an error, as its commit would otherwise vanish. Mirrors Turso
 core/mvcc/persistent_storage/logical_log.rs and core/mvcc/database/checkpoint_state_machine.rs.
 """
 
@@ -33,6 +39,7 @@ import struct
 from limbodb.errors import corrupt
 from limbodb.io.completion import IO, IOResult
 from limbodb.storage.btree import SEEK_EQ, BTreeCursor, create_btree, drop_btree
+from limbodb.storage.encryption import clear_header, is_encrypted_header
 from limbodb.storage.header import HEADER_SIZE
 from limbodb.storage.ondisk import get_varint_signed, put_varint
 from limbodb.storage.pager import CHECKPOINT_TRUNCATE
@@ -67,6 +74,9 @@ _TX = struct.Struct("<IQIQ")
 _TRAILER = struct.Struct("<II")
 _OP = struct.Struct("<BBi")
 _U32 = struct.Struct("<I")
+_AAD = struct.Struct("<QQIQI")
+
+ENCRYPTED_CHUNK_SIZE = 32 * 1024
 
 
 def _crc_table():
@@ -111,24 +121,62 @@ def parse_log_header(buf):
     return salt
 
 
-def encode_frame(ops, commit_ts, prev_crc):
-    """(frame bytes, its CRC) for ``ops`` = [(tag, flags, table_id, payload)]."""
+def _chunks(size):
+    """(index, start, end, is_last) of each encrypted chunk of a ``size``-byte payload."""
+    count = -(-size // ENCRYPTED_CHUNK_SIZE)
+    for i in range(count):
+        start = i * ENCRYPTED_CHUNK_SIZE
+        yield i, start, min(size, start + ENCRYPTED_CHUNK_SIZE), i == count - 1
+
+
+def encrypted_size(size, enc):
+    """On-disk bytes of a ``size``-byte payload: each chunk grows by its tag and nonce."""
+    return size + -(-size // ENCRYPTED_CHUNK_SIZE) * enc.reserved
+
+
+def encrypt_payload(enc, body, salt, count, commit_ts):
+    """The on-disk bytes of a frame's ops ``body``: its chunks sealed, each under its own AD."""
+    size = len(body)
+    out = bytearray()
+    for i, start, end, last in _chunks(size):
+        out += enc.seal(body[start:end], _AAD.pack(salt, size if last else 0, count, commit_ts, i))
+    return out
+
+
+def decrypt_payload(enc, buf, off, size, salt, count, commit_ts):
+    """The plaintext of the payload at ``off``; a chunk failing authentication is corruption."""
+    out = bytearray()
+    for i, start, end, last in _chunks(size):
+        n = end - start + enc.reserved
+        plain = enc.unseal(buf[off:off + n], _AAD.pack(salt, size if last else 0, count, commit_ts, i))
+        if plain is None:
+            raise corrupt("Logical log frame fails decryption (commit_ts %d): wrong key or altered log"
+                          % commit_ts)
+        out += plain
+        off += n
+    return bytes(out)
+
+
+def encode_frame(ops, commit_ts, prev_crc, enc=None, salt=0):
+    """(frame bytes, its CRC) for ``ops`` = [(tag, flags, table_id, payload)]; ``enc`` (an
+    EncryptionContext) encrypts the payload, bound to the log's ``salt``."""
     body = bytearray()
     for tag, flags, table_id, payload in ops:
         body += _OP.pack(tag, flags, table_id)
         body += put_varint(len(payload))
         body += payload
     frame = bytearray(_TX.pack(FRAME_MAGIC, len(body), len(ops), commit_ts))
-    frame += body
+    frame += body if enc is None else encrypt_payload(enc, body, salt, len(ops), commit_ts)
     crc = crc32c(frame, prev_crc)
     frame += _TRAILER.pack(crc, END_MAGIC)
     return bytes(frame), crc
 
 
-def parse_log(buf):
+def parse_log(buf, enc=None):
     """Read a whole log: (salt, [(commit_ts, ops)], end of the last valid frame, its CRC).
 
     An empty file is no log: (None, [], 0, 0). Frames end at the first torn or invalid one.
+    ``enc`` (the database's EncryptionContext) decrypts the payloads.
     """
     if not len(buf):
         return None, [], 0, 0
@@ -140,13 +188,17 @@ def parse_log(buf):
     n = len(buf)
     while off + TX_HEADER_SIZE + TX_TRAILER_SIZE <= n:
         magic, size, count, ts = _TX.unpack_from(buf, off)
-        end = off + TX_HEADER_SIZE + size
+        end = off + TX_HEADER_SIZE + (size if enc is None else encrypted_size(size, enc))
         if magic != FRAME_MAGIC or end + TX_TRAILER_SIZE > n:
             break
         fcrc, emagic = _TRAILER.unpack_from(buf, end)
         if emagic != END_MAGIC or crc32c(buf[off:end], crc) != fcrc:
             break
-        ops = _parse_ops(buf, off + TX_HEADER_SIZE, end, count)
+        if enc is None:
+            ops = _parse_ops(buf, off + TX_HEADER_SIZE, end, count)
+        else:
+            plain = decrypt_payload(enc, buf, off + TX_HEADER_SIZE, size, salt, count, ts)
+            ops = _parse_ops(plain, 0, size, count)
         if ops is None:
             break
         frames.append((ts, ops))
@@ -188,11 +240,12 @@ class LogicalLog:
         self.salt = int.from_bytes(os.urandom(8), "little")
         self.crc = crc32c(self.salt.to_bytes(8, "little"))
 
-    def frame(self, ops, commit_ts):
-        """(offset, bytes, crc) of the append of one frame (the header too, if the log is empty)."""
+    def frame(self, ops, commit_ts, enc=None):
+        """(offset, bytes, crc) of the append of one frame (the header too, if the log is empty);
+        ``enc``: the database's EncryptionContext, which encrypts the payload."""
         if self.salt is None:
             self.reset()
-        data, crc = encode_frame(ops, commit_ts, self.crc)
+        data, crc = encode_frame(ops, commit_ts, self.crc, enc, self.salt)
         if self.offset == 0:
             data = encode_log_header(self.salt) + data
         return self.offset, data, crc
@@ -294,7 +347,7 @@ class Recovery:
             elif phase == _R_BEGIN:
                 if self.frames is None:
                     self.log_size = len(c.result)
-                    self.frames = parse_log(c.result)[1]
+                    self.frames = parse_log(c.result, conn.db.encryption)[1]
                 r = pager.begin_read_tx()
                 if r is not None:
                     return r
@@ -535,6 +588,11 @@ class Recovery:
         return None
 
 
+def logged_header(raw):
+    """The database file's header as Turso logs it: an encrypted file's with SQLite's magic."""
+    return clear_header(raw) if is_encrypted_header(raw) else bytes(raw)
+
+
 def write_meta(pager, root, rowid, ts) -> IOResult[None]:
     """Re-entrant: set persistent_tx_ts_max = ``ts`` (an insert of the same row, so it repeats safely)."""
     if not root:
@@ -585,7 +643,7 @@ class MvccCheckpoint:
                 self.completion = self.pager.db.db_file.pread(0, HEADER_SIZE)
                 self.phase = 1
             elif self.phase == 1:
-                self.st.file_header = bytes(c.result)
+                self.st.file_header = logged_header(c.result)
                 if self.result[0] or log.offset == 0 and not self.force:
                     return self.result
                 self.completion = log.file.truncate(0)

@@ -142,6 +142,20 @@ class EncryptionContext:
         out += bytes(self.reserved)
         return out
 
+    def seal(self, data, ad):
+        """``data`` encrypted under a fresh nonce as Turso stores a logical-log chunk:
+        ciphertext, tag, nonce."""
+        nonce = os.urandom(self.nonce_size)
+        return self._aead.encrypt(nonce, bytes(data), ad) + nonce
+
+    def unseal(self, blob, ad):
+        """The plaintext of a ``seal`` blob, or None when the key, the bytes or ``ad`` differ."""
+        n = self.nonce_size
+        try:
+            return self._aead.decrypt(bytes(blob[-n:]), bytes(blob[:-n]), ad)
+        except (AuthenticationError, _InvalidTag):
+            return None
+
     def check_header(self, data):
         """Page 1 (or the first 16 bytes of the file) must carry this cipher's Turso header."""
         if bytes(data[:5]) != TURSO_PREFIX:
