@@ -11,12 +11,19 @@ overflow is done in place without waiting. Any other runs as a generator in
 allocate pages, fill new overflow pages) builds every new page in memory, a
 write phase that cannot wait writes them, then freed pages go to
 ``pager.free_page``. Interrupted, the tree is unchanged (or fully changed),
-at worst with leaked pages. Cursors belong to one transaction.
+at worst with leaked pages. Cursors belong to one transaction; between executions
+of a statement they are parked (``park``/``unpark``), keeping a position only
+while the pager saw no write, commit or rollback.
+Reading: ``column`` serves scans from decoded columns cached per table leaf
+(``PageInfo.cols``, kept aligned by btree_page's cell edits, bounded per leaf and
+in total); SQLite has no such cache (its C decodes a record faster than Python
+indexes a list of them).
 Mirrors sqlite src/btree.c (balance_nonroot/deeper/quick), Turso core/storage/btree.rs.
 """
 
 import weakref
 from bisect import bisect_left, bisect_right
+from collections import deque
 
 from limbodb.errors import CorruptError, InternalError, corrupt, invariant
 from limbodb.io.completion import IO
@@ -64,9 +71,29 @@ _pack_u32 = U32.pack
 MAX_DEPTH = 20
 
 # Column lists one table leaf may keep in its PageInfo.cols (BTreeCursor.column): a scan
-# reads a few columns; the bound keeps a wide SELECT * from doubling the page's memory
+# reads a few columns; the bound keeps a wide SELECT * from multiplying the page's memory
 # once per column.
 MAX_CACHED_COLUMNS = 4
+# Values in column lists across every connection of the process (about 56 bytes each with
+# their list slot, for ints and short text): past this the oldest lists are dropped.
+# 65536 is about 3.5 MiB, the order of the default page cache (2000 KiB of pages).
+MAX_CACHED_VALUES = 1 << 16
+# The PageInfo.cols dicts that got a list, oldest first, with that list's length. A dict
+# is emptied when its entry leaves (its PageInfo, if still alive, fills it again on demand),
+# so the lists of pages the page cache dropped count until their entry leaves too.
+_COLUMN_LISTS = deque()
+_cached_values = 0
+
+
+def _remember_column(cols, n):
+    """Account for a new column list of ``n`` values in ``cols``; drop the oldest past the budget."""
+    global _cached_values
+    _COLUMN_LISTS.append((cols, n))
+    _cached_values += n
+    while _cached_values > MAX_CACHED_VALUES and _COLUMN_LISTS:
+        old, m = _COLUMN_LISTS.popleft()
+        old.clear()
+        _cached_values -= m
 
 # Open cursors by (id(pager), root): a mutation saves the positions of the others
 # (SQLite saveAllCursors). A live cursor holds its pager, so the id cannot be reused.
@@ -87,7 +114,7 @@ class BTreeCursor:
     __slots__ = (
         "pager", "root", "key_info", "_index", "_usable", "_state", "_page", "_info", "_ci",
         "_pages", "_idxs", "_saved", "_mut", "_ovfl", "_count", "_open", "_epoch", "_sk", "_edge",
-        "__weakref__",
+        "_ref", "_mark", "__weakref__",
     )
 
     def __init__(self, pager, root_pgno, key_info=None):
@@ -114,8 +141,56 @@ class BTreeCursor:
         s = _OPEN.get(key)
         if s is None:
             s = _OPEN[key] = set()
-        s.add(weakref.ref(self, s.discard))
+        ref = self._ref = weakref.ref(self, s.discard)
+        s.add(ref)
         self._open = s
+
+    def park(self):
+        """Unregister this idle cursor, so that a later ``unpark`` can serve the next
+        execution of the same statement without building a new cursor (and, on a table,
+        without a descent: see seek). False (nothing done) while a mutation is unfinished.
+
+        A parked cursor is invisible to writers (they neither save nor adjust it), so it
+        keeps a position only with the pager's write count: ``unpark`` keeps the position
+        only if no page was written, and no commit or rollback happened, in between.
+        """
+        if self._mut is not None:
+            return False
+        self._open.discard(self._ref)
+        self._saved = None
+        self._count = None
+        if self._state == _VALID:
+            pager = self.pager
+            self._mark = pager.writes, pager.db_size
+        else:
+            self._forget()
+        return True
+
+    def unpark(self):
+        """Register a parked cursor again, on its old entry if nothing changed meanwhile;
+        False (left parked) if the pager's page size changed (VACUUM), as it cannot serve."""
+        if self._usable != self.pager.usable_size:
+            return False
+        self._open.add(self._ref)
+        if self._state == _VALID:
+            pager = self.pager
+            mark = self._mark
+            epoch = self._epoch
+            if epoch is None or mark[0] != pager.writes or mark[1] != pager.db_size \
+                    or epoch[0] != pager.generation or epoch[1] != pager.db.commit_seq:
+                self._forget()
+        return True
+
+    def _forget(self):
+        """Drop the position (and every Page it holds)."""
+        self._state = _INVALID
+        self._page = None
+        self._info = None
+        self._pages = []
+        self._idxs = []
+        self._ovfl = None
+        self._epoch = None
+        self._edge = None
 
     # --- movement -----------------------------------------------------------------
 
@@ -535,6 +610,21 @@ class BTreeCursor:
         Returns True when on an entry satisfying ``op`` (for SEEK_EQ: equal to the
         key, comparing only the given prefix on an index).
         """
+        if op == SEEK_EQ and not self._index and self._state == _VALID:
+            # A rowid on the current leaf, or past it on the right-most leaf, needs no descent
+            # (sqlite3BtreeTableMoveto's shortcut): inserts by ascending rowid seek there.
+            info = self._info
+            keys = info.keys if info.leaf else None
+            epoch = self._epoch
+            pager = self.pager
+            if keys and keys[0] <= key and epoch is not None and epoch[0] == pager.generation \
+                    and epoch[1] == pager.db.commit_seq and (key <= keys[-1] or self._at_right_edge()):
+                p = bisect_left(keys, key)
+                if p < len(keys):
+                    self._ci = p
+                    return keys[p] == key
+                self._ci = p - 1
+                return False
         upper = op == SEEK_GT or op == SEEK_LE
         kk = sort_key(key) if self._sk else None
         r = self._seek_leaf(key, upper, False, kk)
@@ -686,7 +776,8 @@ class BTreeCursor:
         the leaf (a seek) fills only its own cell. UNDECODED means the cache cannot
         answer: not on a table leaf row, a cell with overflow pages, or the page already
         caching MAX_CACHED_COLUMNS columns; the caller reads ``record()`` instead.
-        Never waits and never raises for a cell other than the current one.
+        All leaves' lists together hold at most MAX_CACHED_VALUES values, the oldest
+        dropped first. Never waits and never raises for a cell other than the current one.
         """
         if self._state != _VALID:
             return UNDECODED
@@ -704,9 +795,11 @@ class BTreeCursor:
             if len(cols) >= MAX_CACHED_COLUMNS:
                 return UNDECODED
             if ci == 0:
-                values = cols[i] = _leaf_column(data, info.ptrs, i, usable)
+                values = _leaf_column(data, info.ptrs, i, usable)
             else:
-                values = cols[i] = [UNDECODED] * info.ncells
+                values = [UNDECODED] * info.ncells
+            cols[i] = values
+            _remember_column(cols, len(values))
         v = values[ci]
         if v is UNDECODED:
             v = values[ci] = _cell_column(data, info.ptrs[ci], i, usable)
@@ -869,6 +962,21 @@ class BTreeCursor:
                     and epoch[1] == pager.db.commit_seq and (key <= keys[-1] or self._at_right_edge()):
                 p = bisect_left(keys, key)
                 exact = p < len(keys) and keys[p] == key
+        elif kk is not None and self._state == _VALID:
+            # A key above every other of the tree goes last on the right-most leaf with no
+            # descent: an index filled in key order (CREATE INDEX after its sorter).
+            info = self._info
+            sk = info.skeys if info.leaf else None
+            epoch = self._epoch
+            pager = self.pager
+            # Only from the leaf's last entry (where the previous append left the cursor):
+            # random keys rarely come from there, so they skip the ancestors' check.
+            if sk and self._ci == len(sk) - 1 and epoch is not None and epoch[0] == pager.generation \
+                    and epoch[1] == pager.db.commit_seq:
+                last = sk[-1]
+                if last is not None and len(last) == len(kk) and kk > last and self._at_right_edge():
+                    p = len(sk)
+                    exact = False
         if p < 0:
             r = self._seek_leaf(skey, False, True, kk)
             if r.__class__ is IO:
@@ -1206,12 +1314,7 @@ def _drop_gen(pager, root, keep_root):
     pgnos = yield from _tree_pages(pager, root)
     for cur in _cursors(_OPEN.get((id(pager), root), ())):
         # Open cursors on the tree now point at nothing (sqlite's BtreeClearTable trips them).
-        cur._state = _INVALID
-        cur._pages = []
-        cur._idxs = []
-        cur._page = None
-        cur._info = None
-        cur._ovfl = None
+        cur._forget()
     if keep_root:
         page = yield from load(pager, root)
         info = page.aux or decode_page(page)

@@ -15,11 +15,17 @@ wait, ``vm.pc`` past ResultRow and EXIT_ROW on a row). Every pc keeps a closure
 of its own in ``vm.ops`` (block starts get an entry into the region), so a resume,
 a jump from outside, or a pc the region does not know (returned as is) runs exactly
 as without the region. The generated code never changes what EXPLAIN prints.
+Some fast paths read a BTreeCursor's position (``_state``, ``_info``, ``_ci``, ``_sk``)
+where the cursor's own method would: Next within a leaf, a table Rowid, an index entry's
+cached sort key (IdxGT/IdxGE/IdxLT/IdxLE, index Rowid) and a leaf's cached column
+(BTreeCursor.column); any other state calls that method or the closure.
 Mirrors nothing in SQLite (whose VM is C); the pattern is sqlglot's Python executor.
 """
 
 from limbodb.errors import OperationalError, SQLITE_INTERRUPT
 from limbodb.io.completion import IO as IOM
+from limbodb.storage.btree import BTreeCursor
+from limbodb.storage.btree_page import UNDECODED
 from limbodb.vdbe import insn as I
 from limbodb.vdbe import value as V
 from limbodb.vdbe.ephemeral import ListRecord
@@ -30,6 +36,8 @@ ENABLED = True
 
 # A backward Goto is not a tail: every program ends with one to its start (after Transaction).
 _LOOP_TAILS = frozenset((I.OP_Next, I.OP_Prev, I.OP_SorterNext))
+# IdxGT P1 P2 P3 jumps when the entry compares > the key, and so on.
+_IDX_COMPARES = {I.OP_IdxGT: ">", I.OP_IdxGE: ">=", I.OP_IdxLT: "<", I.OP_IdxLE: "<="}
 _COMPARES = {I.OP_Eq: "==", I.OP_Ne: "!=", I.OP_Lt: "<", I.OP_Le: "<=", I.OP_Gt: ">", I.OP_Ge: ">="}
 # Instructions whose closure never jumps: it returns pc + 1 or a negative exit code.
 _NO_JUMP = frozenset((
@@ -37,7 +45,7 @@ _NO_JUMP = frozenset((
     I.OP_AggStep, I.OP_AggFinal, I.OP_MakeRecord, I.OP_SorterInsert, I.OP_SorterData,
     I.OP_Affinity, I.OP_Function, I.OP_Remainder, I.OP_Add, I.OP_Subtract, I.OP_Multiply,
     I.OP_Divide, I.OP_Concat, I.OP_String8, I.OP_Real, I.OP_Int64, I.OP_Variable,
-    I.OP_IdxInsert, I.OP_Insert, I.OP_Sequence, I.OP_NullRow,
+    I.OP_IdxInsert, I.OP_Insert, I.OP_Sequence, I.OP_NullRow, I.OP_Compare,
 ))
 
 
@@ -114,6 +122,9 @@ class _Gen:
         # The cursor whose row the local ``rec`` holds (None for a NULL row), while no
         # instruction since could have moved it; None when unknown.
         self.rec_cursor = None
+        # True while ``rec`` is the ListRecord a SorterData of this block made and the
+        # local ``rv`` its values (Columns then index the list).
+        self.rec_vals = False
 
     def const(self, value):
         self.consts.append(value)
@@ -135,7 +146,7 @@ def _compile(insns, first, last):
         pc = _block(g, pc, starts)
     g.emit(2, "return pc")
     closures = sorted(g.closures)
-    head = ["def make(vm, regs, cursors, conn, ops, consts):"]
+    head = ["def make(vm, regs, cursors, conn, ops, consts):", "    state = vm.state"]
     for i in range(len(g.consts)):
         head.append("    k%d = consts[%d]" % (i, i))
     for c in closures:
@@ -145,7 +156,7 @@ def _compile(insns, first, last):
     # Blocks were written from indent 2; the while's body is at indent 3.
     src = "\n".join(head + ["    " + line for line in body] + ["    return region", ""])
     env = {"IOM": IOM, "EXIT_IO": EXIT_IO, "EXIT_ROW": EXIT_ROW, "OperationalError": OperationalError,
-           "SQLITE_INTERRUPT": SQLITE_INTERRUPT}
+           "SQLITE_INTERRUPT": SQLITE_INTERRUPT, "BTC": BTreeCursor, "U": UNDECODED}
     exec(compile(src, "<loop %d-%d>" % (first, last), "exec"), env)
     factory = env["make"]
     consts = g.consts
@@ -158,10 +169,12 @@ def _block(g, pc, starts):
     insns = g.insns
     last = g.last
     g.rec_cursor = None
+    g.rec_vals = False
     while True:
         insn = insns[pc]
         if insn.opcode not in _KEEPS_REC:
             g.rec_cursor = None
+            g.rec_vals = False
         ended = _insn(g, pc, insn)
         pc += 1
         if ended:
@@ -214,13 +227,20 @@ def _insn(g, pc, insn):
     nxt = pc + 1
     if op == I.OP_Column:
         dflt = "None" if p4 is None else g.const(p4)
+        if g.rec_cursor == p1 and g.rec_vals:
+            g.emit(3, "regs[%d] = rv[%d] if %d < len(rv) else %s" % (p3, p2, p2, dflt))
+            return False
         if g.rec_cursor == p1:
             # The row was fetched by a Column just before: no cursor look-up again.
             read = "rec.column(%d)" % p2 if p4 is None else \
                 "(%s if %d >= rec.ncols else rec.column(%d))" % (dflt, p2, p2)
             g.emit(3, "regs[%d] = None if rec is None else %s" % (p3, read))
             return False
+        if p4 is None:
+            _column_cached(g, pc, p1, p2, p3)
+            return False
         g.rec_cursor = p1
+        g.rec_vals = False
         g.emit(3, """
 vc = cursors[%d]
 rec = vc.rec
@@ -234,10 +254,7 @@ if rec is None:
         vc.rec = rec
 if rec is not None:
 """ % (p1, p3, _indent(_wait(pc).format(v="rec"), 3)))
-        if p4 is None:
-            g.emit(4, "regs[%d] = rec.column(%d)" % (p3, p2))
-        else:
-            g.emit(4, "regs[%d] = %s if %d >= rec.ncols else rec.column(%d)" % (p3, dflt, p2, p2))
+        g.emit(4, "regs[%d] = %s if %d >= rec.ncols else rec.column(%d)" % (p3, dflt, p2, p2))
         return False
     if op == I.OP_Rowid:
         g.closures.add(pc)
@@ -246,12 +263,23 @@ vc = cursors[%d]
 if vc.nullrow:
     regs[%d] = None
 elif vc.is_index:
-    r = op_%d()
-    if r != %d:
-        return r
+    btc = vc.btc
+    if btc.__class__ is BTC and btc._sk and btc._state == 1 and (sk := btc._info.skeys) \\
+            and (k := sk[btc._ci]) is not None and k[-2] == 1 and k[-1].__class__ is int:
+        # op_rowid's sort-key shortcut, inline: the entry's key ends with (1, rowid).
+        regs[%d] = k[-1]
+    else:
+        r = op_%d()
+        if r != %d:
+            return r
 else:
-    regs[%d] = vc.btc.rowid()
-""" % (p1, p2, pc, nxt, p2))
+    btc = vc.btc
+    if btc.__class__ is BTC and btc._state == 1 and (info := btc._info).leaf:
+        # BTreeCursor.rowid() on a table leaf, inline.
+        regs[%d] = info.keys[btc._ci]
+    else:
+        regs[%d] = btc.rowid()
+""" % (p1, p2, p2, pc, nxt, p2, p2))
         return False
     if op == I.OP_Next:
         g.emit(3, """
@@ -261,12 +289,19 @@ if vc.nullrow:
 else:
     if conn.interrupted:
         raise OperationalError("interrupted", SQLITE_INTERRUPT)
-    r = vc.btc.next()
-    if r.__class__ is IOM:
+    btc = vc.btc
+    if btc.__class__ is BTC and btc._state == 1 and (info := btc._info).leaf \\
+            and (ci := btc._ci + 1) < info.ncells:
+        # BTreeCursor.next() within a leaf, inline.
+        btc._ci = ci
+        r = True
+    else:
+        r = btc.next()
+        if r.__class__ is IOM:
 %s
     vc.rec = None
     if r:
-""" % (p1, nxt, _indent(_wait(pc).format(v="r"), 2)))
+""" % (p1, nxt, _indent(_wait(pc).format(v="r"), 3)))
         _jump(g, pc, p2, 5)
         g.emit(3, "    else:\n        pc = %d" % nxt)
         return True
@@ -285,6 +320,41 @@ if a.__class__ is int is b.__class__%s:
        if text else "", _COMPARES[op]))
         _jump(g, pc, p2, 5)
         _fast_else_call(g, pc)
+        return True
+    if op in _IDX_COMPARES and p4 == 1:
+        # _idx_compare's sort-key path for a one-column int key, inline: the entry's
+        # cached sort key starts (1, value) for a number, and tuples order as SQLite does.
+        g.closures.add(pc)
+        g.emit(3, """
+btc = cursors[%d].btc
+v = regs[%d]
+if v.__class__ is int and btc.__class__ is BTC and btc._sk and btc._state == 1 \\
+        and (sk := btc._info.skeys) and (k := sk[btc._ci]) is not None and len(k) >= 2:
+    if k[:2] %s (1, v):
+""" % (p1, p3, _IDX_COMPARES[op]))
+        _jump(g, pc, p2, 5)
+        _fast_else_call(g, pc)
+        return True
+    if op == I.OP_Compare and p3 == 1 and (p4 is None or not p4.desc or not p4.desc[0]):
+        # One column whose operands are both ints: compare_values is Python's order there,
+        # whatever the collation. Anything else takes the closure.
+        g.closures.add(pc)
+        g.emit(3, """
+a = regs[%d]
+b = regs[%d]
+if a.__class__ is int is b.__class__:
+    state["compare"] = (a > b) - (a < b)
+else:
+    op_%d()
+""" % (p1, p2, pc))
+        return False
+    if op == I.OP_Jump:
+        g.emit(3, 'r = state["compare"]\nif r < 0:')
+        _jump(g, pc, p1, 4)
+        g.emit(3, "elif r == 0:")
+        _jump(g, pc, p2, 4)
+        g.emit(3, "else:")
+        _jump(g, pc, p3, 4)
         return True
     if op in (I.OP_IsNull, I.OP_NotNull):
         g.emit(3, "if regs[%d] %s None:" % (p1, "is" if op == I.OP_IsNull else "is not"))
@@ -347,14 +417,51 @@ acc.step(%s)
         g.emit(3, "regs[%d] = regs[%d:%d]" % (p3, p1, p1 + p2))
         return False
     if op == I.OP_SorterData:
-        g.emit(3, "rec = regs[%d] = %s(cursors[%d].btc.current())\ncursors[%d].rec = rec"
-               % (p2, g.const(ListRecord), p1, p3))
+        g.emit(3, "rv = cursors[%d].btc.current()\nrec = regs[%d] = %s(rv)\ncursors[%d].rec = rec"
+               % (p1, p2, g.const(ListRecord), p3))
         g.rec_cursor = p3
+        g.rec_vals = True
         return False
     if op == I.OP_SorterInsert:
         g.emit(3, "cursors[%d].btc.insert(regs[%d])" % (p1, p2))
         return False
     return _call(g, pc)
+
+
+def _column_cached(g, pc, p1, p2, p3):
+    """Column P2 of cursor P1 into P3 (no default): the row's Record if the cursor has
+    one, else the leaf's column cache (BTreeCursor.column), else a fresh Record.
+
+    The cache hit is written inline; it reads the B-tree cursor's position (``_state``,
+    ``_info``, ``_ci``) exactly as BTreeCursor.column does, and anything else calls it.
+    ``rec`` stays None after a cache read, so the next Column on this cursor is not
+    allowed to reuse it (``rec_cursor``).
+    """
+    g.rec_cursor = None
+    g.rec_vals = False
+    g.emit(3, """
+vc = cursors[%d]
+rec = vc.rec
+if rec is not None:
+    regs[%d] = rec.column(%d)
+elif vc.nullrow:
+    regs[%d] = None
+else:
+    btc = vc.btc
+    if btc.__class__ is BTC and btc._state == 1 and (cols := btc._info.cols) is not None \\
+            and (v := cols.get(%d, U)) is not U and (v := v[btc._ci]) is not U:
+        regs[%d] = v
+    else:
+        v = btc.column(%d) if btc.__class__ is BTC else U
+        if v is U:
+            rec = btc.record()
+            if rec.__class__ is IOM:
+%s
+            vc.rec = rec
+            regs[%d] = rec.column(%d)
+        else:
+            regs[%d] = v
+""" % (p1, p3, p2, p3, p2, p3, p2, _indent(_wait(pc).format(v="rec"), 4), p3, p2, p3))
 
 
 def _indent(text, n):

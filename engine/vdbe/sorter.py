@@ -4,16 +4,19 @@ Rows are kept decoded (lists); the first ``SortSpec.nkeys`` values are the
 sort key. Sorting maps each key value to (storage class rank, value), so
 Python's own comparison gives SQLite's order (NULL < numbers < text < blob),
 with one stable pass per DESC/NULLS/collation group of columns, least
-significant first. Custom collations fall back to a comparison function.
+significant first (a BINARY column whose values share one storage class sorts
+on the values themselves). Custom collations fall back to a comparison function.
 In memory only (SQLite spills to temp files; limbodb has no temp files).
 Mirrors sqlite src/vdbesort.c and Turso core/vdbe/sorter.rs.
 """
 
 from functools import cmp_to_key
+from operator import itemgetter
 
 from limbodb.storage.record import collation_function, compare_values, decode_record
 
 _RANK = {type(None): 0, int: 1, float: 1, str: 2, bytes: 3}
+_NUMBERS = frozenset((int, float))
 _ASCII_FOLD = {c: c + 32 for c in range(65, 91)}
 
 
@@ -85,7 +88,7 @@ class Sorter:
     sort would put first.
     """
 
-    __slots__ = ("spec", "rows", "pos", "cap", "_trim_at", "_key", "_bound")
+    __slots__ = ("spec", "rows", "pos", "cap", "_trim_at", "_key", "_bound", "_one_binary", "_brank", "_bval")
 
     def __init__(self, spec, cap=0):
         self.spec = spec
@@ -97,12 +100,24 @@ class Sorter:
         # be among the first ``cap`` (the sort is stable), so it is dropped on insert.
         self._key = _row_key(spec) if cap else None
         self._bound = None
+        # One BINARY ascending key (the usual ORDER BY x LIMIT n): the bound is kept split
+        # as (rank, value) of that column, and insert compares them without calling _key.
+        self._one_binary = self._key is not None and spec.nkeys == 1 and \
+            (spec.collations[0] or "BINARY").upper() == "BINARY"
+        self._brank = None
+        self._bval = None
 
     def insert(self, row):
         if row.__class__ is not list:
             row = decode_record(row)
-        bound = self._bound
-        if bound is not None and self._key(row) >= bound:
+        brank = self._brank
+        if brank is not None:
+            # (rank, v) >= (brank, bval), as _value_key's tuples compare, without the tuples.
+            v = row[0]
+            r = _RANK[v.__class__]
+            if r > brank or (r == brank and (r == 0 or v >= self._bval)):
+                return
+        elif self._bound is not None and self._key(row) >= self._bound:
             return
         rows = self.rows
         rows.append(row)
@@ -110,7 +125,9 @@ class Sorter:
             self.sort()
             del rows[self.cap:]
             if self._key is not None:
-                self._bound = self._key(rows[-1])
+                bound = self._bound = self._key(rows[-1])
+                if self._one_binary:
+                    self._brank, self._bval = bound
 
     def sort(self):
         """Sort the rows; True if there is at least one."""
@@ -126,6 +143,13 @@ class Sorter:
                 fn = collation_function(coll)
                 rows.sort(key=cmp_to_key(_collated_cmp(i, fn, nulls_first, desc)), reverse=desc)
                 continue
+            if coll is None or coll == "BINARY":
+                classes = {row[i].__class__ for row in rows}
+                if classes <= _NUMBERS or len(classes) == 1 and (str in classes or bytes in classes):
+                    # One storage class, no NULL: the values order as Python orders them
+                    # (ints and floats exactly, text by code point), so no key tuples.
+                    rows.sort(key=itemgetter(i), reverse=desc)
+                    continue
             vk = _value_key(None if coll == "BINARY" else coll)
             # NULL placement independent of direction: NULLS FIRST under DESC ranks NULL highest.
             null_hi = nulls_first == desc

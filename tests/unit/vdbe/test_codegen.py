@@ -130,11 +130,12 @@ def test_compiled_loops_resume_exactly_after_io(seed):
     assert got == want
 
 
-@pytest.mark.parametrize("desc", [False, True])
-def test_a_capped_sorter_keeps_the_rows_a_full_sort_puts_first(desc):
+@pytest.mark.parametrize("desc,collation", [(False, None), (True, None), (False, "BINARY"), (False, "NOCASE")])
+def test_a_capped_sorter_keeps_the_rows_a_full_sort_puts_first(desc, collation):
     rnd = random.Random(5)
-    rows = [[rnd.choice([None, rnd.randrange(50), "k%d" % rnd.randrange(30), 2.5]), i] for i in range(3000)]
-    spec = SortSpec([None], [desc])
+    values = [None, 0, -3, 2.5, -1e300, "a", "B", "b", "é", "", b"", b"\x00", b"z"]
+    rows = [[rnd.choice(values + [rnd.randrange(50), "k%d" % rnd.randrange(30)]), i] for i in range(3000)]
+    spec = SortSpec([collation], [desc])
     full = Sorter(spec)
     capped = Sorter(spec, cap=40)
     for r in rows:
@@ -143,6 +144,8 @@ def test_a_capped_sorter_keeps_the_rows_a_full_sort_puts_first(desc):
     full.sort()
     capped.sort()
     assert capped.rows[:40] == full.rows[:40]
+    # One BINARY ascending key: the bound is compared split into (rank, value), no key tuples.
+    assert (capped._brank is not None) == (not desc and collation != "NOCASE")
 
 
 def test_order_by_limit_with_ties_matches_the_unlimited_order():
@@ -169,3 +172,32 @@ def test_a_capped_sorter_drops_rows_that_sort_after_its_kept_rows():
     assert len(sorter.rows) == 6
     sorter.sort()
     assert sorter.rows[:5] == [[0, 0], [1, 1], [2, 2], [2, -3], [3, 3]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sorting_keys_of_one_storage_class_gives_sqlites_order(seed):
+    # Columns of one class sort on the values themselves; mixed ones on rank tuples.
+    from functools import cmp_to_key
+
+    from limbodb.storage.record import compare_values
+    rnd = random.Random(seed)
+    pools = [lambda: rnd.randrange(-5, 5), lambda: rnd.choice([rnd.randrange(9), rnd.random() * 9]),
+             lambda: rnd.choice("aAbBé"), lambda: bytes([rnd.randrange(3)]),
+             lambda: rnd.choice([None, 1, "a", b"a", 0.5])]
+    cols = [rnd.choice(pools) for _ in range(3)]
+    desc = [rnd.random() < 0.5 for _ in cols]
+    rows = [[c() for c in cols] + [i] for i in range(500)]
+
+    def cmp(a, b):
+        for i, d in enumerate(desc):
+            x, y = a[i], b[i]
+            r = 0 if x is None and y is None else -1 if x is None else 1 if y is None else compare_values(x, y)
+            if r:
+                # NULLs come first ascending and last descending, as SQLite's default.
+                return -r if d else r
+        return 0
+    sorter = Sorter(SortSpec([None, "BINARY", None], desc))
+    for r in rows:
+        sorter.insert(list(r))
+    sorter.sort()
+    assert sorter.rows == sorted(rows, key=cmp_to_key(cmp))
