@@ -26,6 +26,7 @@ from limbodb.schema import HIDDEN_STORED, HIDDEN_VIRTUAL, build_table
 from limbodb.translate import cdc
 from limbodb.translate.expr import Source
 from limbodb.translate.schema import _ddl_builder, _finish_ddl
+from limbodb.translate.trigger import rebind_temp_triggers
 from limbodb.translate.generated import stored_columns
 from limbodb.translate.without_rowid import pk_index, record_columns
 from limbodb.vdbe.insn import (
@@ -252,8 +253,8 @@ def translate_alter_table(stmt, conn, outer=None):
     if action == "RENAME COLUMN":
         return _rename_column(stmt, conn, table, outer)
     if action == "ADD COLUMN":
-        return _add_column(stmt, conn, table)
-    return _drop_column(stmt, conn, table)
+        return _add_column(stmt, conn, table, outer)
+    return _drop_column(stmt, conn, table, outer)
 
 
 def _schema_objects(s):
@@ -316,7 +317,9 @@ def _temp_rename_edits(outer, db, old, new):
     lold = old.lower()
     schema_name = outer.dbs[db].db_name.lower()
     bare_here = lold not in ts.tables and lold not in ts.views and _first_holder(outer, lold) == db
-    on_table = {t.name.lower() for t in _temp_triggers_on(outer, lold, db)}
+    # SQLite's ALTER parses each temp trigger afresh: its ON clause resolves by the search
+    # order, whatever the trigger was bound to (sqlite_rename_table, sqlite_rename_test).
+    on_table = {t.name.lower() for t in _temp_triggers_on(outer, lold, db, bound=False)}
     edits = {}
     for kind, name, tbl, sql in _schema_objects(ts):
         if kind != "view" and kind != "trigger":
@@ -368,12 +371,14 @@ def _rename_table(stmt, conn, table, outer=None):
             edits[idx.name.lower()] = ("sqlite_autoindex_" + new + suffix, new, None)
     b, cur = _ddl_builder(conn)
     _rewrite_rows(b, cur, edits)
+    temp_edits = None
     if outer is not None and outer.dbs[1] is not None:
         temp_edits = _temp_rename_edits(outer, conn.db_index, old, new)
         if temp_edits:
             from limbodb.translate.trigger import finish_temp_schema, open_temp_schema
             _rewrite_rows(b, open_temp_schema(b, outer), temp_edits)
             finish_temp_schema(b, outer)
+    rebind_temp_triggers(b, outer, conn.db_index, (lold, lnew), temp_edits)
     seq = s.tables.get("sqlite_sequence")
     if seq is not None:
         seq_cur = b.alloc_cursor()
@@ -470,7 +475,7 @@ def _temp_column_edits(outer, db, table, lcol, new, quote):
     from limbodb.translate.trigger import _temp_triggers_on
     ts = outer.dbs[TEMP].schema
     ltab = table.name.lower()
-    on_table = {t.name.lower() for t in _temp_triggers_on(outer, ltab, db)}
+    on_table = {t.name.lower() for t in _temp_triggers_on(outer, ltab, db, bound=False)}
     shadowed = ltab in ts.tables or ltab in ts.views
     edits = {}
     for lname, (kind, name, sql, refs) in _column_edits(ts, table, lcol).items():
@@ -497,12 +502,14 @@ def _rename_column(stmt, conn, table, outer=None):
         edits[lname] = (name, tbl, new_sql)
     b, cur = _ddl_builder(conn)
     _rewrite_rows(b, cur, edits)
+    temp_edits = None
     if outer is not None and outer.dbs[1] is not None:
         temp_edits = _temp_column_edits(outer, conn.db_index, table, table.columns[i].name.lower(), new, quote)
         if temp_edits:
             from limbodb.translate.trigger import finish_temp_schema, open_temp_schema
             _rewrite_rows(b, open_temp_schema(b, outer), temp_edits)
             finish_temp_schema(b, outer)
+    rebind_temp_triggers(b, outer, conn.db_index, None, temp_edits)
     return _finish_ddl(b, conn)
 
 
@@ -530,7 +537,7 @@ def _error_if_not_empty(b, table, msg):
     b.resolve(empty)
 
 
-def _add_column(stmt, conn, table):
+def _add_column(stmt, conn, table, outer=None):
     cdef = stmt.column_def
     if table.column_index(cdef.name) >= 0:
         raise OperationalError(f"duplicate column name: {cdef.name}")
@@ -562,6 +569,7 @@ def _add_column(stmt, conn, table):
             _error_if_not_empty(b, table, "Cannot add a column with non-constant default")
     _rewrite_rows(b, cur, {table.name.lower(): (table.name, table.name, new_sql)},
                   cdc.schema_update_hook(cdc.capture(b, cdc.SCHEMA_TABLE), stmt.sql.rstrip(SPACES + ";")))
+    rebind_temp_triggers(b, outer, conn.db_index)
     return _finish_ddl(b, conn)
 
 
@@ -580,7 +588,7 @@ def _column_def_text(stmt):
 
 # ---------------------------------------------------------------- DROP COLUMN
 
-def _drop_column(stmt, conn, table):
+def _drop_column(stmt, conn, table, outer=None):
     s = conn.schema
     i = table.column_index(stmt.column)
     if i < 0:
@@ -618,6 +626,7 @@ def _drop_column(stmt, conn, table):
     if col.hidden != HIDDEN_VIRTUAL:
         # A VIRTUAL column has nothing in the records.
         _rewrite_table_rows(b, table, i)
+    rebind_temp_triggers(b, outer, conn.db_index)
     return _finish_ddl(b, conn)
 
 

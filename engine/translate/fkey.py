@@ -4,8 +4,8 @@ With ``PRAGMA foreign_keys=ON`` every INSERT, UPDATE and DELETE of a table that
 has foreign keys, or that other tables' foreign keys reference, emits one
 OP_FkRow per row written (after the row is written), carrying an ``FkPlan``:
 the table's own constraints (``ChildFk``: how to look the parent row up) and
-the constraints referencing it (``ParentRef``: which child columns to scan and
-what ON DELETE/UPDATE does). The runtime lives in vdbe/execute_fkey.py; the
+the constraints referencing it (``ParentRef``: which child columns to scan, the
+comparison affinities that match them, and what ON DELETE/UPDATE does). The runtime lives in vdbe/execute_fkey.py; the
 statement ends with OP_FkCheck (ProgramBuilder.fk_check). Resolving a parent key
 with no PRIMARY KEY or UNIQUE index on exactly its columns raises SQLite's
 "foreign key mismatch" when such a statement is prepared. WITHOUT ROWID tables
@@ -28,6 +28,7 @@ from limbodb.vdbe.execute_fkey import (
     FK_INSERT, FK_UPDATE, frame_program,
 )
 from limbodb.vdbe.insn import OP_FkRow, OP_ResultRow, OP_Transaction, Insn
+from limbodb.vdbe.value import AFF_INTEGER, AFF_NONE, AFF_NUMERIC, comparison_affinity
 
 _ACTIONS = {None: ACT_NONE, "NO ACTION": ACT_NONE, "RESTRICT": ACT_RESTRICT, "SET NULL": ACT_SET_NULL,
             "SET DEFAULT": ACT_SET_DEFAULT, "CASCADE": ACT_CASCADE}
@@ -65,14 +66,24 @@ class ChildFk:
 class ParentRef:
     """A foreign key of ``child`` referencing the table, with its actions as SQL programs.
 
+    Child rows are matched as SQLite matches them, which differs between the two uses:
+    ``count_affs`` is the comparison affinity per column when counting violations
+    (fkScanChildren compares the parent value, carrying the parent column's affinity and
+    collation, with the child column), ``action_affs`` the one of the action triggers'
+    ``old.<parent column> = <child column>`` (an OLD reference has no affinity, an INTEGER
+    PRIMARY KEY's has INTEGER; the parent column's collation). ``count_index`` /
+    ``action_index``: a child index whose range of the converted key holds exactly the
+    matching rows, or None (scan the table).
     ``child_pos``: where each child column is in the child's record (-1: the rowid);
     ``index_pk``: for a WITHOUT ROWID child scanned through ``child_index``, where its
     PRIMARY KEY columns are in that index's entries (a row's identity there).
-    ``sql_count``: when a child column is a VIRTUAL generated one (not in the record), the
-    query counting the child rows instead (parameters: the key, then the row to leave out)."""
+    ``sql_delete``/``sql_update``: the actions' statements, run once per parent row that has
+    matching child rows. ``sql_scan``: when a child column is a VIRTUAL generated one (not
+    in the record), the query reading each child row's identity and foreign key columns."""
 
     __slots__ = ("child", "child_cols", "key", "deferred", "on_delete", "on_update", "sql_delete",
-                 "sql_update", "defaults", "child_index", "child_pos", "child_npk", "index_pk", "sql_count")
+                 "sql_update", "defaults", "child_index", "child_pos", "child_npk", "index_pk", "sql_scan",
+                 "count_affs", "action_affs", "count_index", "action_index")
 
     def __init__(self, child, child_cols, key, fk, schema_name=None):
         self.child = child
@@ -81,19 +92,46 @@ class ParentRef:
         self.deferred = bool(fk.deferred)
         self.on_delete = _ACTIONS[fk.on_delete]
         self.on_update = _ACTIONS[fk.on_update]
-        self.sql_delete = _action_sql(child, child_cols, key.collations, self.on_delete, False, schema_name)
-        self.sql_update = _action_sql(child, child_cols, key.collations, self.on_update, True, schema_name)
+        self.sql_delete = _action_sql(child, child_cols, key, self.on_delete, False, schema_name)
+        self.sql_update = _action_sql(child, child_cols, key, self.on_update, True, schema_name)
         self.defaults = None
         self.child_index = _child_index(child, child_cols, key)
         self.child_pos, self.child_npk = record_layout(child)
-        self.sql_count = None
+        self.count_affs, self.action_affs = _match_affinities(child, child_cols, key)
+        self.sql_scan = None
         if any(child.columns[c].hidden == HIDDEN_VIRTUAL for c in child_cols):
             self.child_index = None
-            self.sql_count = _count_sql(child, child_cols, key.collations, schema_name)
+            self.sql_scan = _child_scan_sql(child, child_cols, schema_name)
+        self.count_index = _usable(self.child_index, child, child_cols, self.count_affs)
+        self.action_index = _usable(self.child_index, child, child_cols, self.action_affs)
         self.index_pk = None
         if child.without_rowid and self.child_index is not None:
             entry = index_entry_columns(child, self.child_index)
             self.index_pk = [entry.index(c) for c in wr_key_columns(child)]
+
+
+def _match_affinities(child, cols, key):
+    """(comparison affinity per column when counting, the same for the actions' WHERE)."""
+    count_affs = []
+    action_affs = []
+    for c, pc in zip(cols, key.cols):
+        caff = child.columns[c].affinity
+        ipk = pc == key.table.rowid_alias
+        count_affs.append(comparison_affinity(AFF_INTEGER if ipk else key.table.columns[pc].affinity, caff))
+        action_affs.append(comparison_affinity(AFF_INTEGER if ipk else AFF_NONE, caff))
+    return count_affs, action_affs
+
+
+def _usable(idx, child, cols, affs):
+    """``idx`` if the rows matching a key are one range of it under comparison affinities
+    ``affs``: not when numeric comparison would convert text a non-numeric child column holds
+    ('1', ' 1.0' and '01' all equal 1 then, scattered through the index)."""
+    if idx is None:
+        return None
+    for c, aff in zip(cols, affs):
+        if aff >= AFF_NUMERIC and child.columns[c].affinity < AFF_NUMERIC:
+            return None
+    return idx
 
 
 class FkPlan:
@@ -169,23 +207,34 @@ def _qualified(child, schema_name):
     return table if schema_name is None else _quote(schema_name) + "." + table
 
 
-def _key_match(child, cols, collations):
-    """WHERE terms: the child columns equal parameters ?1..?n, with the parent key's collations."""
-    return " AND ".join(f"{_quote(child.columns[c].name)} = ?{k + 1} COLLATE {_quote(_coll(coll))}"
-                        for k, (c, coll) in enumerate(zip(cols, collations)))
-
-
-def _count_sql(child, cols, collations, schema_name):
-    """The query counting the child rows of key ?1..?n, except the row ?n+1.. (its rowid, or its
-    PRIMARY KEY values in a WITHOUT ROWID table; NULL leaves none out)."""
-    n = len(cols)
+def _identity(child):
+    """The columns naming a row of ``child`` in SQL: the rowid (under a name no column
+    shadows), or a WITHOUT ROWID table's PRIMARY KEY columns."""
     if child.without_rowid:
-        same = " AND ".join(f"{_quote(child.columns[c].name)} IS ?{n + k + 1}"
-                            for k, c in enumerate(wr_key_columns(child)))
-    else:
-        same = f"rowid IS ?{n + 1}"
-    return f"SELECT count(*) FROM {_qualified(child, schema_name)} WHERE {_key_match(child, cols, collations)} " \
-           f"AND NOT ({same})"
+        return [_quote(child.columns[ic.col].name) for ic in pk_index(child).columns]
+    if child.rowid_alias is not None:
+        return [_quote(child.columns[child.rowid_alias].name)]
+    names = {c.name.lower() for c in child.columns}
+    return [next(n for n in ("rowid", "_rowid_", "oid") if n not in names)]
+
+
+def _key_match(child, cols, key):
+    """WHERE terms of an action: the child columns equal the old key ?1..?n as its trigger's
+    ``old.<parent column> = <child column>`` compares them. A parameter has no affinity, as
+    ``old.<column>`` has none, so the child column's applies and the parent column's collation
+    is named; ``old.<INTEGER PRIMARY KEY>`` has INTEGER affinity, which a CAST to INTEGER of
+    the (integer) key gives the parameter."""
+    terms = []
+    for k, (c, pc, coll) in enumerate(zip(cols, key.cols, key.collations)):
+        param = f"CAST(?{k + 1} AS INTEGER)" if pc == key.table.rowid_alias else f"?{k + 1}"
+        terms.append(f"{_quote(child.columns[c].name)} = {param} COLLATE {_quote(_coll(coll))}")
+    return " AND ".join(terms)
+
+
+def _child_scan_sql(child, cols, schema_name):
+    """The query reading every child row's identity and foreign key columns ``cols``."""
+    names = _identity(child) + [_quote(child.columns[c].name) for c in cols]
+    return f"SELECT {', '.join(names)} FROM {_qualified(child, schema_name)}"
 
 
 def scan_sql(table, schema_name):
@@ -197,24 +246,21 @@ def scan_sql(table, schema_name):
     return f"SELECT {'NULL' if table.without_rowid else 'rowid'}, {names} FROM {_qualified(table, schema_name)}"
 
 
-def _action_sql(child, cols, collations, action, update, schema_name):
-    """The statement an action runs on the child rows matching parameters ?1..?n (old key).
+def _action_sql(child, cols, key, action, update, schema_name):
+    """The statement an action runs on the child rows matching the old key ?1..?n; an UPDATE's
+    new values follow as ?n+1.. .
 
     ``schema_name`` qualifies a child outside main (the action compiles against the outer
-    connection, where an unqualified name would resolve in the search order). The rows are
-    matched with the parent key's collations: SQLite's action compares ``old.<parent column>``
-    with the child column, and the left operand's collation wins."""
+    connection, where an unqualified name would resolve in the search order)."""
     n = len(cols)
-    where = _key_match(child, cols, collations)
+    where = _key_match(child, cols, key)
     table = _qualified(child, schema_name)
     if action == ACT_CASCADE and not update:
         return f"DELETE FROM {table} WHERE {where}"
-    if action == ACT_CASCADE:
+    if action in (ACT_CASCADE, ACT_SET_DEFAULT):
         sets = ", ".join(f"{_quote(child.columns[c].name)} = ?{n + k + 1}" for k, c in enumerate(cols))
     elif action == ACT_SET_NULL:
         sets = ", ".join(f"{_quote(child.columns[c].name)} = NULL" for c in cols)
-    elif action == ACT_SET_DEFAULT:
-        sets = ", ".join(f"{_quote(child.columns[c].name)} = ?{n + k + 1}" for k, c in enumerate(cols))
     else:
         return None
     return f"UPDATE {table} SET {sets} WHERE {where}"

@@ -19,7 +19,8 @@ database's trigger body sees that database's objects only, a temp trigger's
 body uses the search order. A temp trigger stays bound to the database its
 table was found in when it was created (SQLite's pTabSchema), even when
 another database later gains a table of that name; when that database is
-detached the trigger is bound to temp. The firing statement opens every database a body
+detached the trigger is bound to temp; after any ALTER TABLE (which makes
+SQLite reload temp's schema) each binds again by the search order. The firing statement opens every database a body
 statement uses (the sub-programs' own OP_Transaction are dropped).
 RETURNING on a view returns the rows.
 Mirrors sqlite src/trigger.c (sqlite3BeginTrigger,
@@ -107,6 +108,58 @@ def _bind_temp_trigger(b, lname, sql, db):
     fd = FuncDef("bind_temp_trigger", 0, bind, 0, False, True)
     out = b.alloc_reg()
     b.emit(OP_Function, 0, out, out, fd, 0, "bind_temp_trigger")
+
+
+def rebind_temp_triggers(b, outer, db, renamed=None, edits=None):
+    """ALTER TABLE of database ``db``: SQLite reloads temp's schema after it (renameReloadSchema),
+    so every temp trigger binds again to the table its ON clause finds then, in the search
+    order, whatever it was bound to before. ``renamed``: the (old, new) lowercased names of
+    the table of ``db`` the statement renames; ``edits``: temp's schema rows it rewrites,
+    {lowercased name: (name, tbl_name, sql)}. The bindings are computed now, for the schema
+    as the statement leaves it, and set when it runs (after its checks)."""
+    from limbodb.functions import FuncDef
+    if outer is None or len(outer.dbs) <= TEMP or outer.dbs[TEMP] is None:
+        return
+    triggers = outer.dbs[TEMP].schema.triggers
+    if not triggers:
+        return
+    edits = edits or {}
+    binds = {}
+    for t in triggers.values():
+        lname = t.name.lower()
+        table, sql = t.table.lower(), t.sql
+        if lname in edits:
+            table, sql = edits[lname][1].lower(), edits[lname][2]
+        holder = _holder_after(outer, t, table, db, renamed)
+        if holder >= 0:
+            binds[lname] = (sql, holder)
+
+    def rebind(conn):
+        bound = conn.dbs[TEMP].temp_trigger_tables
+        bound.clear()
+        for name, (text, i) in binds.items():
+            bound[name] = (text, conn.dbs[i])
+    fd = FuncDef("rebind_temp_triggers", 0, rebind, 0, False, True)
+    out = b.alloc_reg()
+    b.emit(OP_Function, 0, out, out, fd, 0, "rebind_temp_triggers")
+
+
+def _holder_after(outer, trigger, table, db, renamed):
+    """The database temp trigger ``trigger``'s ON table ``table`` resolves to once table
+    ``renamed[0]`` of database ``db`` is ``renamed[1]``: the one it names, else temp's own
+    table, else the first database in the search order holding it (-1: none)."""
+    if trigger.table_schema is not None:
+        return db_index(outer, trigger.table_schema)
+    for i in [TEMP, 0] + list(range(2, len(outer.dbs))):
+        d = outer.dbs[i]
+        if d is None:
+            continue
+        names = d.schema.tables.keys() | d.schema.views.keys()
+        if i == db and renamed is not None:
+            names = (names - {renamed[0]}) | {renamed[1]}
+        if table in names:
+            return i
+    return -1
 
 
 def bound_elsewhere(temp, lname):
@@ -393,9 +446,11 @@ def dml_triggers(conn, table_name, event, set_columns=None, or_conflict=None, db
     return Firing(found, ncols, or_conflict, db)
 
 
-def _temp_triggers_on(conn, lname, db):
+def _temp_triggers_on(conn, lname, db, bound=True):
     """Temp triggers on table or view ``lname`` of database ``db`` (main or attached), oldest
-    first. An unqualified ON name means the first database after temp holding it."""
+    first. An unqualified ON name means the first database after temp holding it. A trigger
+    bound to a database (rebind_temp_triggers, _bind_temp_trigger) counts there, unless not
+    ``bound``: then each ON clause is resolved afresh, as SQLite's ALTER parses the trigger."""
     dbs = conn.dbs
     inner = dbs[TEMP] if len(dbs) > TEMP else None
     if inner is None or not inner.schema.triggers:
@@ -405,9 +460,9 @@ def _temp_triggers_on(conn, lname, db):
     for t in ts.triggers.values():
         if t.table.lower() != lname:
             continue
-        bound = _bound_db(conn, t)
-        if bound is not None:
-            if bound == db:
+        holder = _bound_db(conn, t) if bound else None
+        if holder is not None:
+            if holder == db:
                 found.append(t)
         elif t.table_schema is not None:
             if db_index(conn, t.table_schema) == db:

@@ -8,7 +8,11 @@ defer_foreign_keys) count in ``conn.fk_deferred`` until COMMIT. Removing a paren
 key adds the matching child rows; CASCADE, SET NULL and SET DEFAULT then change those
 rows through nested DELETE/UPDATE programs, whose own checks subtract them again;
 RESTRICT fails at once. Lookups run as generators over B-tree cursors (re-entrant:
-the VM resumes the generator after each wait). A row is known by its rowid, or in a
+the VM resumes the generator after each wait). Child rows match a parent key as SQLite
+compares them, which differs between counting (the parent column's affinity and collation
+against the child column, fkScanChildren) and the actions (``old.<parent column>``, which
+has no affinity, against it); a child insert looks its parent up with the parent column's
+affinity applied (fkLookupParent). A row is known by its rowid, or in a
 WITHOUT ROWID table by its PRIMARY KEY values (the leading fields of its record and
 the trailing ones of its secondary index entries). An action's statement runs as a
 frame of the statement, like a trigger body (vdbe/execute_trigger.py): OP_FkRow
@@ -26,7 +30,7 @@ from limbodb.storage.record import compare_values
 from limbodb.vdbe.execute_trigger import MAX_TRIGGER_DEPTH
 from limbodb.vdbe.insn import OP_Halt, OP_Noop, OP_Transaction, OP_TriggerHalt
 from limbodb.vdbe.program import EXIT_FRAME, EXIT_IO, EXIT_ROW
-from limbodb.vdbe.value import AFF_INTEGER, apply_affinity
+from limbodb.vdbe.value import AFF_INTEGER, AFF_TEXT, apply_affinity, apply_compare_affinity
 
 _MSG = "FOREIGN KEY constraint failed"
 
@@ -84,9 +88,11 @@ def _pager(conn, db):
     return conn.pager if db == conn.db_index else conn.dbs[db].pager
 
 
-def _same(a, b):
-    return all(x is None and y is None or x is not None and y is not None and compare_values(x, y) == 0
-               for x, y in zip(a, b))
+def _same(a, b, colls=None):
+    """True if key values ``a`` and ``b`` are the same (IS), in collations ``colls`` (else BINARY)."""
+    colls = colls or (None,) * len(a)
+    return all(x is None and y is None or x is not None and y is not None and compare_values(x, y, c) == 0
+               for x, y, c in zip(a, b, colls))
 
 
 def _parent_exists(pager, key, vals):
@@ -105,57 +111,89 @@ def _parent_exists(pager, key, vals):
     return (yield from _call(cur.seek, probe, SEEK_EQ))
 
 
-def _children(pager, ref, vals, skip=None):
-    """Generator: how many rows of ``ref.child`` reference the parent key ``vals``, leaving out
-    the row whose identity (rowid, or WITHOUT ROWID key tuple) is ``skip``."""
-    child = ref.child
-    cols = ref.child_cols
-    probe = [apply_affinity(v, child.columns[c].affinity) for v, c in zip(vals, cols)]
+def _fk_equal(parent_value, child_value, aff, coll):
+    """True if a child column's value matches a parent key value, compared as OP_Eq does under
+    comparison affinity ``aff`` and collation ``coll``: NULL matches nothing; under a numeric
+    affinity text that reads as a number becomes one, under TEXT numbers become text, and
+    only when one operand is text."""
+    if parent_value is None or child_value is None:
+        return False
+    if aff >= AFF_TEXT and (parent_value.__class__ is str or child_value.__class__ is str):
+        parent_value = apply_compare_affinity(parent_value, aff)
+        child_value = apply_compare_affinity(child_value, aff)
+    return compare_values(parent_value, child_value, coll) == 0
+
+
+def _probe(vals, affs):
+    """The key to seek a usable child index with: each value converted as the comparison
+    converts it (the index holds no values the comparison would convert)."""
+    return [v if aff < AFF_TEXT or v.__class__ is bytes else apply_compare_affinity(v, aff)
+            for v, aff in zip(vals, affs)]
+
+
+def _matches(vm, pager, ref, vals, affs, idx, skip, limit):
+    """Generator: how many rows of ``ref.child`` match parent key ``vals`` under comparison
+    affinities ``affs`` (counting stops at ``limit``, None: all), leaving out the row whose
+    identity (rowid, or WITHOUT ROWID key tuple) is ``skip``."""
     colls = ref.key.collations
     n = 0
-    idx = ref.child_index
+    if ref.sql_scan is not None:
+        # A child column is computed (VIRTUAL): read the rows through a query.
+        m = max(ref.child_npk, 1)
+        for row in (yield from _run_nested(vm, _program(vm, ref.sql_scan), ())):
+            ident = row[0] if m == 1 and not ref.child_npk else tuple(row[:m])
+            if ident != skip and all(_fk_equal(v, row[m + k], affs[k], colls[k]) for k, v in enumerate(vals)):
+                n += 1
+                if n == limit:
+                    break
+        return n
+    child = ref.child
     if idx is not None:
+        probe = _probe(vals, affs)
         cur = BTreeCursor(pager, idx.root, idx.key_info())
         index_pk = ref.index_pk
+        ncols = len(probe)
         ok = yield from _call(cur.seek, probe, SEEK_GE)
         while ok:
             rec = yield from _call(cur.record)
-            if any(compare_values(rec.column(k), probe[k], colls[k]) != 0 for k in range(len(cols))):
+            if any(compare_values(rec.column(k), probe[k], colls[k]) != 0 for k in range(ncols)):
                 break
-            if skip is None or (cur.rowid() if index_pk is None
-                                else tuple(rec.column(p) for p in index_pk)) != skip:
+            ident = cur.rowid() if index_pk is None else tuple(rec.column(p) for p in index_pk)
+            if ident != skip:
                 n += 1
+                if n == limit:
+                    break
             ok = yield from _call(cur.next)
         return n
     npk = ref.child_npk
-    pos = [ref.child_pos[c] for c in cols]
+    pos = [ref.child_pos[c] for c in ref.child_cols]
     cur = BTreeCursor(pager, child.root, pk_key_info(child) if npk else None)
     ok = yield from _call(cur.first)
     while ok:
         rec = yield from _call(cur.record)
         ident = tuple(rec.column(p) for p in range(npk)) if npk else cur.rowid()
         for k, p in enumerate(pos):
-            v = ident if p < 0 else rec.column(p)
-            if v is None or compare_values(v, probe[k], colls[k]) != 0:
+            if not _fk_equal(vals[k], cur.rowid() if p < 0 else rec.column(p), affs[k], colls[k]):
                 break
         else:
             if ident != skip:
                 n += 1
+                if n == limit:
+                    break
         ok = yield from _call(cur.next)
     return n
 
 
 def _count_children(vm, pager, ref, vals, skip=None):
-    """Generator: _children, or ``ref.sql_count`` run as a nested statement when a child column
-    is computed (VIRTUAL)."""
-    if ref.sql_count is None:
-        return (yield from _children(pager, ref, vals, skip))
-    if skip is None:
-        skip = (None,) * max(ref.child_npk, 1)
-    elif ref.child_npk == 0:
-        skip = (skip,)
-    rows = yield from _run_nested(vm, _program(vm, ref.sql_count), list(vals) + list(skip))
-    return rows[0][0]
+    """Generator: how many child rows reference parent key ``vals`` (fkScanChildren's rule)."""
+    return (yield from _matches(vm, pager, ref, vals, ref.count_affs, ref.count_index, skip, None))
+
+
+def _action_rows(vm, pager, ref, vals):
+    """Generator: True if an action has child rows to change (its trigger's ``WHERE
+    old.<parent column> = <child column>``, which does not leave the parent row out). The
+    action's statement runs only then: it would change nothing otherwise."""
+    return (yield from _matches(vm, pager, ref, vals, ref.action_affs, ref.action_index, None, 1)) > 0
 
 
 def pk_key_info(table):
@@ -198,11 +236,6 @@ def _run_nested(vm, program, params):
     return job.rows
 
 
-def _action_program(vm, ref, update):
-    """The action's program (see _program)."""
-    return _program(vm, ref.sql_update if update else ref.sql_delete)
-
-
 def _program(vm, sql):
     """The nested statement ``sql``'s program, compiled once per statement: a cascade nests the
     same action many times, each level from a program of its own."""
@@ -243,33 +276,42 @@ def _row_gen(vm, plan, kind, old, new, rowid):
         nv = [new[c] for c in cols] if new is not None else None
         if ov is not None and nv is not None and _same(ov, nv):
             continue
-        same_table = ref.child is plan.table
+        update = ov is not None and nv is not None
+        action = ref.on_update if update else ref.on_delete
+        if ov is None:
+            action = ACT_NONE
+        if action == ACT_RESTRICT and conn.defer_foreign_keys:
+            # PRAGMA defer_foreign_keys turns RESTRICT into a deferred NO ACTION (fkActionTrigger).
+            action = ACT_NONE
+        if update and _same(ov, nv, ref.key.collations):
+            # The action triggers fire WHEN NOT (old.<key> IS new.<key>), in the key's collations.
+            action = ACT_NONE
+        old_key = ov is not None and None not in ov
+        if old_key:
+            if action != ACT_NONE and len(vm.frames) >= MAX_TRIGGER_DEPTH:
+                # SQLite codes the action as a trigger, fired for every such parent row.
+                raise OperationalError("too many levels of trigger recursion")
+            # The old key's children count first, as sqlite3FkCheck runs before the write.
+            n = yield from _count_children(vm, pager, ref, ov, ident if ref.child is plan.table else None)
+            if n:
+                _bump(vm, ref.deferred, n)
         if nv is not None and None not in nv and _counter(vm, ref.deferred):
             n = yield from _count_children(vm, pager, ref, nv)
             if n:
                 _bump(vm, ref.deferred, -n)
-        if ov is None or None in ov:
+        if not old_key or action == ACT_NONE:
             continue
-        update = nv is not None
-        action = ref.on_update if update else ref.on_delete
-        if action != ACT_NONE and len(vm.frames) >= MAX_TRIGGER_DEPTH:
-            # SQLite codes the action as a trigger, fired for every such parent row.
-            raise OperationalError("too many levels of trigger recursion")
-        n = yield from _count_children(vm, pager, ref, ov, ident if same_table else None)
-        if not n:
+        if not (yield from _action_rows(vm, pager, ref, ov)):
             continue
-        if action == ACT_RESTRICT and not conn.defer_foreign_keys:
+        if action == ACT_RESTRICT:
             # SQLite raises it from a generated trigger, hence the trigger's extended code.
             raise fk_error(SQLITE_CONSTRAINT_TRIGGER)
-        _bump(vm, ref.deferred, n)
-        if action == ACT_NONE or action == ACT_RESTRICT:
-            continue
         params = list(ov)
         if action == ACT_CASCADE and update:
             params += nv
         elif action == ACT_SET_DEFAULT:
             params += (yield from _run_nested(vm, ref.defaults, ()))[0]
-        yield from _run_nested(vm, _action_program(vm, ref, update), params)
+        yield from _run_nested(vm, _program(vm, ref.sql_update if update else ref.sql_delete), params)
 
 
 def _drop_gen(vm, program):
