@@ -116,6 +116,14 @@ class Statement:
         if len(params) != n:
             return False
         slots = self.vm.params
+        for v in params:
+            c = v.__class__
+            if not (c is str or c is float or v is None or (c is int and _MIN_INT64 <= v <= _MAX_INT64)):
+                break
+        else:
+            # Every value binds as it is (the usual row of executemany): one slice copy.
+            slots[1:] = params
+            return True
         for i in range(n):
             v = params[i]
             c = v.__class__

@@ -151,8 +151,9 @@ class BTreeCursor:
         without a descent: see seek). False (nothing done) while a mutation is unfinished.
 
         A parked cursor is invisible to writers (they neither save nor adjust it), so it
-        keeps a position only with the pager's write count: ``unpark`` keeps the position
-        only if no page was written, and no commit or rollback happened, in between.
+        keeps a position only with the pager's write count and snapshot: ``unpark`` keeps the
+        position only if no page was written, no commit or rollback happened, and the pager
+        reads the same snapshot (a new transaction may see other connections' commits).
         """
         if self._mut is not None:
             return False
@@ -161,7 +162,7 @@ class BTreeCursor:
         self._count = None
         if self._state == _VALID:
             pager = self.pager
-            self._mark = pager.writes, pager.db_size
+            self._mark = pager.writes, pager.db_size, pager._snap_seq
         else:
             self._forget()
         return True
@@ -177,6 +178,7 @@ class BTreeCursor:
             mark = self._mark
             epoch = self._epoch
             if epoch is None or mark[0] != pager.writes or mark[1] != pager.db_size \
+                    or mark[2] != pager._snap_seq \
                     or epoch[0] != pager.generation or epoch[1] != pager.db.commit_seq:
                 self._forget()
         return True

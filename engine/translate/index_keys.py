@@ -4,7 +4,8 @@ An index column may be an expression over the row (``CREATE INDEX i ON
 t1(a+b, lower(c))``) and an index may be partial (``... WHERE expr``): only
 rows for which the WHERE is true have an entry. Every writer of index entries
 (TableWriter in insert.py, CREATE INDEX in schema.py) asks here for the key
-registers and for the jump that skips a row the index leaves out, so
+registers and for the jump that skips a row the index leaves out (CREATE
+INDEX and REINDEX also for the sorter that orders the keys first), so
 INSERT/UPDATE/DELETE/REPLACE keep such indexes exactly as SQLite does (its
 integrity_check compares index contents with the table). UNIQUE failures on
 an index with an expression name the index, as SQLite does. For the planner
@@ -20,9 +21,11 @@ from limbodb.errors import SQLITE_CONSTRAINT_UNIQUE, OperationalError
 from limbodb.parser import ast
 from limbodb.translate.expr import Source, code_expr, code_if_false, walk
 from limbodb.vdbe.insn import (
-    OE_ABORT, OP_Clear, OP_Column, OP_Copy, OP_Halt, OP_IdxInsert, OP_MakeRecord, OP_Next, OP_NoConflict,
-    OP_OpenRead, OP_OpenWrite, OP_Rewind, OP_Rowid,
+    MAKERECORD_UNPACKED, OE_ABORT, OP_Clear, OP_Column, OP_Copy, OP_Halt, OP_IdxInsert, OP_MakeRecord, OP_Next,
+    OP_NoConflict, OP_OpenPseudo, OP_OpenRead, OP_OpenWrite, OP_Rewind, OP_Rowid, OP_SorterData, OP_SorterInsert,
+    OP_SorterNext, OP_SorterOpen, OP_SorterSort,
 )
+from limbodb.vdbe.sorter import SortSpec
 
 _DATE_FUNCTIONS = frozenset(("date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff"))
 
@@ -78,6 +81,49 @@ def reads_any(table, idx, cols):
     return False
 
 
+def open_key_sorter(b, idx):
+    """CREATE INDEX, as sqlite3RefillIndex: the keys go through a sorter (opened here; the
+    scan gives it each key with ``key_to_sorter``), then ``insert_sorted`` fills the index in key
+    order, every entry appended at its right edge: no descent from the root per key, and
+    leaves packed full (balance's append split) as SQLite's build packs them."""
+    sorter = b.alloc_cursor()
+    ki = idx.key_info()
+    b.emit(OP_SorterOpen, sorter, len(idx.columns) + 1, 0, SortSpec(ki.collations, ki.desc))
+    return sorter
+
+
+def key_to_sorter(b, sorter, key, n):
+    """Give the key in registers ``key..key+n`` (columns, then rowid) to ``sorter``."""
+    rec = b.alloc_reg()
+    b.emit(OP_MakeRecord, key, n + 1, rec, None, MAKERECORD_UNPACKED)
+    b.emit(OP_SorterInsert, sorter, rec)
+
+
+def insert_sorted(b, sorter, idx, icur, unique_message):
+    """Insert the sorted keys into index cursor ``icur``; a UNIQUE index fails on a duplicate."""
+    n = len(idx.columns)
+    key = b.alloc_reg(n + 1)
+    rec = b.alloc_reg()
+    pseudo = b.alloc_cursor()
+    data = b.alloc_reg()
+    done = b.new_label()
+    b.emit(OP_OpenPseudo, pseudo, data, n + 1)
+    b.emit(OP_SorterSort, sorter, done)
+    top = b.addr
+    b.emit(OP_SorterData, sorter, data, pseudo)
+    for k in range(n + 1):
+        b.emit(OP_Column, pseudo, k, key + k)
+    if idx.unique:
+        ok = b.new_label()
+        b.emit(OP_NoConflict, icur, ok, key, n)
+        b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, OE_ABORT, 0, unique_message)
+        b.resolve(ok)
+    b.emit(OP_MakeRecord, key, n + 1, rec)
+    b.emit(OP_IdxInsert, icur, rec)
+    b.emit(OP_SorterNext, sorter, top)
+    b.resolve(done)
+
+
 def emit_fill(b, table, idx, tcur, icur):
     """CREATE INDEX: add an entry for every row of ``table`` (cursor ``tcur``) the index covers."""
     source = Source.for_table(table, table.name, tcur)
@@ -85,7 +131,7 @@ def emit_fill(b, table, idx, tcur, icur):
     n = len(idx.columns)
     row = b.alloc_reg(ncols)
     rowid = b.alloc_reg()
-    rec = b.alloc_reg()
+    sorter = open_key_sorter(b, idx)
     done = b.new_label()
     b.emit(OP_Rewind, tcur, done)
     top = b.addr
@@ -102,17 +148,11 @@ def emit_fill(b, table, idx, tcur, icur):
                 b.emit(OP_Column, tcur, i, row + i)
     skip = b.new_label()
     skip_unless_indexed(b, source, idx, row, rowid, skip)
-    key = emit_key(b, source, idx, row, rowid)
-    if idx.unique:
-        ok = b.new_label()
-        b.emit(OP_NoConflict, icur, ok, key, n)
-        b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, OE_ABORT, 0, unique_failed_message(table, idx))
-        b.resolve(ok)
-    b.emit(OP_MakeRecord, key, n + 1, rec)
-    b.emit(OP_IdxInsert, icur, rec)
+    key_to_sorter(b, sorter, emit_key(b, source, idx, row, rowid), n)
     b.resolve(skip)
     b.emit(OP_Next, tcur, top)
     b.resolve(done)
+    insert_sorted(b, sorter, idx, icur, unique_failed_message(table, idx))
 
 
 # ------------------------------------------------------------------ planner support

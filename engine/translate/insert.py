@@ -198,8 +198,11 @@ class TableWriter:
             b.emit(OP_IdxInsert, c, rec)
             b.resolve(skip)
 
-    def write(self, first, rowid, flags):
-        """Insert the record of ``first..`` under ``rowid`` (the IPK column stored as NULL)."""
+    def write(self, first, rowid, flags, restore=True):
+        """Insert the record of ``first..`` under ``rowid`` (the IPK column stored as NULL).
+
+        ``restore``: the IPK column's register holds the rowid again afterwards (for code
+        that reads the row after the write: triggers, RETURNING, foreign keys, CDC)."""
         b = self.b
         n = len(self.table.columns)
         rec = b.alloc_reg()
@@ -218,7 +221,8 @@ class TableWriter:
             # The IPK column holds the rowid: restore it from ``rowid`` rather than a saved copy.
             b.emit(OP_Null, 0, first + ipk)
             b.emit(OP_MakeRecord, first, n, rec)
-            b.emit(OP_Copy, rowid, first + ipk)
+            if restore:
+                b.emit(OP_Copy, rowid, first + ipk)
         else:
             b.emit(OP_MakeRecord, first, n, rec)
         b.emit(OP_Insert, self.cursor, rec, rowid, self.table.name, flags)
@@ -594,6 +598,12 @@ def translate_insert(stmt, conn):
     autoinc = Autoincrement(b, table) if table.autoincrement else None
     fk = fkey.fk_plan(conn, table)
     returning = Returning(b, w, stmt.returning) if stmt.returning else None
+    # Nothing reads the IPK column's register as the row's rowid (the checks, index keys and
+    # the write take ``rowid`` itself): it need not be set to it, nor restored after the
+    # write stores it as NULL. Two instructions fewer per row of a plain INSERT.
+    lean = not wr and fire is None and returning is None and fk is None and not stmt.upsert and w.cdc is None \
+        and not table.checks and not generated.has_generated(table) \
+        and not any(index_keys.is_special(idx) for idx in table.indexes)
 
     def emit_row(value_reg_of):
         """value_reg_of(k) -> code computing the k-th supplied value into a register."""
@@ -629,7 +639,7 @@ def translate_insert(stmt, conn):
             b.resolve(done)
             if autoinc is not None:
                 b.emit(OP_MemMax, autoinc.seq, rowid)
-            if table.rowid_alias is not None:
+            if table.rowid_alias is not None and not lean:
                 b.emit(OP_Copy, rowid, first + table.rowid_alias)
         else:
             b.emit(OP_NewRowid, w.cursor, rowid)
@@ -637,7 +647,7 @@ def translate_insert(stmt, conn):
         w.affinity(first)
         w.check(first, rowid, skip, upsert=_upsert_handler(b, w, stmt, first, rowid, skip, returning))
         w.insert_indexes(first, rowid)
-        w.write(first, rowid, flags)
+        w.write(first, rowid, flags, restore=not lean)
         fkey.emit_row(b, fk, fkey.FK_INSERT, 0, first, rowid)
         if returning is not None:
             returning.row(first, rowid)

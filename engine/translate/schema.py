@@ -5,8 +5,8 @@ same errors SQLite raises). CREATE TABLE writes the table's row then one row
 per automatic index (``sqlite_autoindex_<t>_<n>``, sql NULL), exactly as
 SQLite does (a WITHOUT ROWID table is itself an index B-tree and its key has
 no row); CREATE TABLE ... AS SELECT writes SQLite's generated definition;
-CREATE INDEX also fills the new index from the table's rows, failing with
-SQLite's UNIQUE message on duplicates. Every DDL bumps the schema cookie
+CREATE INDEX also fills the new index from the table's rows, sorted first
+(index_keys.open_key_sorter), failing with SQLite's UNIQUE message on duplicates. Every DDL bumps the schema cookie
 (SetCookie) and reloads the schema (ParseSchema).
 Mirrors sqlite src/build.c (sqlite3EndTable, sqlite3CreateIndex,
 sqlite3DropTable).
@@ -14,7 +14,7 @@ sqlite3DropTable).
 
 import re
 
-from limbodb.errors import OperationalError, SQLITE_CONSTRAINT_UNIQUE
+from limbodb.errors import OperationalError
 from limbodb.parser.tokens import KEYWORDS
 from limbodb.schema import build_index, build_table
 from limbodb.translate import cdc, fkey, generated
@@ -23,9 +23,9 @@ from limbodb.translate.builder import ProgramBuilder
 from limbodb.vdbe.execute_control import BTREE_SCHEMA_VERSION
 from limbodb.vdbe.execute_cursor import OPFLAG_P2ISREG
 from limbodb.vdbe.insn import (
-    OE_ABORT, OP_Column, OP_CreateBtree, OP_Delete, OP_Destroy, OP_Eq, OP_Halt, OP_IdxInsert, OP_Insert, OP_Integer,
-    OP_MakeRecord, OP_Ne, OP_NewRowid, OP_Next, OP_NoConflict, OP_Null, OP_OpenRead, OP_OpenWrite,
-    OP_ParseSchema, OP_Rewind, OP_Rowid, OP_SCopy, OP_SetCookie, OP_String8,
+    OP_Column, OP_CreateBtree, OP_Delete, OP_Destroy, OP_Eq, OP_Insert, OP_Integer, OP_MakeRecord, OP_Ne,
+    OP_NewRowid, OP_Next, OP_Null, OP_OpenRead, OP_OpenWrite, OP_ParseSchema, OP_Rewind, OP_Rowid, OP_SCopy,
+    OP_SetCookie, OP_String8,
 )
 
 
@@ -233,9 +233,10 @@ def translate_create_index(stmt, conn):
         from limbodb.translate.index_keys import emit_fill
         emit_fill(b, table, index, tcur, icur)
         return _finish_ddl(b, conn)
+    from limbodb.translate.index_keys import insert_sorted, key_to_sorter, open_key_sorter
     n = len(index.columns)
     key = b.alloc_reg(n + 1)
-    rec = b.alloc_reg()
+    sorter = open_key_sorter(b, index)
     done = b.new_label()
     b.emit(OP_Rewind, tcur, done)
     top = b.addr
@@ -245,16 +246,11 @@ def translate_create_index(stmt, conn):
         else:
             b.emit(OP_Column, tcur, ic.col, key + k)
     b.emit(OP_Rowid, tcur, key + n)
-    if index.unique:
-        ok = b.new_label()
-        b.emit(OP_NoConflict, icur, ok, key, n)
-        cols = ", ".join(f"{table.name}.{table.columns[ic.col].name}" for ic in index.columns)
-        b.emit(OP_Halt, SQLITE_CONSTRAINT_UNIQUE, OE_ABORT, 0, f"UNIQUE constraint failed: {cols}")
-        b.resolve(ok)
-    b.emit(OP_MakeRecord, key, n + 1, rec)
-    b.emit(OP_IdxInsert, icur, rec)
+    key_to_sorter(b, sorter, key, n)
     b.emit(OP_Next, tcur, top)
     b.resolve(done)
+    cols = ", ".join(f"{table.name}.{table.columns[ic.col].name}" for ic in index.columns)
+    insert_sorted(b, sorter, index, icur, f"UNIQUE constraint failed: {cols}")
     return _finish_ddl(b, conn)
 
 

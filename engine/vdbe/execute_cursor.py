@@ -43,6 +43,33 @@ class VdbeCursor:
         self.seq = 0
 
 
+def park_cursors(cursors, parked):
+    """At VM reset: keep each B-tree cursor in ``parked`` under its number, unregistered
+    (BTreeCursor.park: its position lasts only while no page changes), for the next
+    execution's OpenRead/OpenWrite of the same tree to take back."""
+    for i, c in enumerate(cursors):
+        if c is not None:
+            btc = c.btc
+            if btc.__class__ is BTreeCursor and btc.park():
+                c.rec = None
+                c.nullrow = False
+                c.max_rowid = None
+                c.seq = 0
+                parked[i] = c
+
+
+def _unparked(parked, p1, pager, root, key_info):
+    """The parked cursor ``p1`` registered again if it is on the same tree, else None."""
+    c = parked[p1]
+    if c is None:
+        return None
+    parked[p1] = None
+    btc = c.btc
+    if btc.root == root and btc.pager is pager and c.key_info is key_info and btc.unpark():
+        return c
+    return None
+
+
 def _wait(vm, r, pc):
     vm.completion = r.completion
     vm.pc = pc
@@ -52,6 +79,7 @@ def _wait(vm, r, pc):
 def _open(vm, insn, pc, write):
     p1, p2, p4, p5 = insn.p1, insn.p2, insn.p4, insn.p5
     cursors = vm.cursors
+    parked = vm.parked
     regs = vm.regs
     conn = vm.conn
     nxt = pc + 1
@@ -63,13 +91,24 @@ def _open(vm, insn, pc, write):
 
         def run_db():
             root = regs[p2] if p5 & OPFLAG_P2ISREG else p2
-            cursors[p1] = VdbeCursor(BTreeCursor(inner.pager, root, key_info), key_info)
+            pager = inner.pager
+            cursors[p1] = _unparked(parked, p1, pager, root, key_info) \
+                or VdbeCursor(BTreeCursor(pager, root, key_info), key_info)
             return nxt
         return run_db
 
     def run():
         root = regs[p2] if p5 & OPFLAG_P2ISREG else p2
-        cursors[p1] = VdbeCursor(BTreeCursor(conn.pager, root, key_info), key_info)
+        pager = conn.pager
+        c = parked[p1]
+        if c is not None:
+            # _unparked, inline: every execution of a cached statement opens here.
+            parked[p1] = None
+            btc = c.btc
+            if btc.root == root and btc.pager is pager and c.key_info is key_info and btc.unpark():
+                cursors[p1] = c
+                return nxt
+        cursors[p1] = VdbeCursor(BTreeCursor(pager, root, key_info), key_info)
         return nxt
     return run
 

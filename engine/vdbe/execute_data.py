@@ -107,6 +107,21 @@ def op_variable(vm, insn, pc):
     return run
 
 
+def variable_run(vm, insns, pc):
+    """Variables of consecutive parameters into consecutive registers, fused (program.py)."""
+    p1, p2, n = insns[0].p1, insns[0].p2, len(insns)
+    regs = vm.regs
+    params = vm.params
+    nxt = pc + n
+    if p1 + n > len(params):
+        raise InterfaceError("column index out of range", SQLITE_RANGE)
+
+    def run():
+        regs[p2:p2 + n] = params[p1:p1 + n]
+        return nxt
+    return run
+
+
 def _copy_range(vm, insn, pc, clear):
     p1, p2, n = insn.p1, insn.p2, insn.p3 + 1
     regs = vm.regs

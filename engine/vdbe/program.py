@@ -37,6 +37,15 @@ EXIT_BUSY = -4
 EXIT_FRAME = -5
 
 _HANDLERS = None
+# execute_cursor.park_cursors, imported on first use (execute_cursor imports this module).
+_PARK = None
+
+
+def _load_park():
+    global _PARK
+    from limbodb.vdbe.execute_cursor import park_cursors
+    _PARK = park_cursors
+    return _PARK
 
 
 def _handlers():
@@ -79,10 +88,21 @@ def _prototype(insns):
 
 def _fused(insns, pc):
     """(factory, list of insns) for a run starting at ``pc`` worth one closure, or None."""
-    from limbodb.vdbe.insn import MAKERECORD_UNPACKED, OP_Column, OP_IdxInsert, OP_MakeRecord, OP_SorterInsert
+    from limbodb.vdbe.insn import (
+        MAKERECORD_UNPACKED, OP_Column, OP_IdxInsert, OP_MakeRecord, OP_SorterInsert, OP_Variable,
+    )
     insn = insns[pc]
     op = insn.opcode
-    if op == OP_Column:
+    if op == OP_Variable:
+        # Parameters in order into consecutive registers (INSERT ... VALUES(?, ?, ?)).
+        end = pc + 1
+        while end < len(insns) and insns[end].opcode == OP_Variable \
+                and insns[end].p1 == insns[end - 1].p1 + 1 and insns[end].p2 == insns[end - 1].p2 + 1:
+            end += 1
+        if end - pc > 1:
+            from limbodb.vdbe.execute_data import variable_run
+            return variable_run, insns[pc:end]
+    elif op == OP_Column:
         end = pc + 1
         while end < len(insns) and insns[end].opcode == OP_Column and insns[end].p1 == insn.p1:
             end += 1
@@ -145,7 +165,7 @@ class VM:
 
     __slots__ = ("program", "conn", "regs", "cursors", "params", "pc", "completion", "row",
                  "changes", "ops", "state", "_error", "_error_action", "_finishing", "halted",
-                 "stmt_savepoint", "_blank_regs", "_blank_cursors", "frames")
+                 "stmt_savepoint", "_blank_regs", "_blank_cursors", "frames", "parked")
 
     def __init__(self, program, conn):
         self.program = program
@@ -154,6 +174,9 @@ class VM:
         self._blank_cursors = (None,) * max(program.ncursors, 1)
         self.regs = list(self._blank_regs)
         self.cursors = list(self._blank_cursors)
+        # B-tree cursors of the previous execution by cursor number, unregistered from their
+        # trees (execute_cursor.park_cursors): OpenRead/OpenWrite take them back.
+        self.parked = list(self._blank_cursors)
         self.params = [None] * (program.param_count + 1)
         # Per-instruction state for handlers that must resume mid-way (keyed by pc).
         self.state = {}
@@ -203,9 +226,12 @@ class VM:
         self.params[i] = value
 
     def reset(self):
-        """Make the VM ready to run again; closes cursors. Bindings are kept."""
+        """Make the VM ready to run again; closes cursors (parking B-tree ones for the next
+        execution). Bindings are kept."""
         # Slice assignment keeps the list objects the instruction closures captured.
         self.regs[:] = self._blank_regs
+        park = _PARK or _load_park()
+        park(self.cursors, self.parked)
         self.cursors[:] = self._blank_cursors
         self.state.clear()
         self.pc = 0
