@@ -31,8 +31,8 @@ from limbodb.storage.balance import (
     SortKeys, allocate, balance, free, load, node_of, overflow_chain, underfull,
 )
 from limbodb.storage.btree_page import (
-    UNDECODED, cell_size, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
-    parse_cell, set_child, varint_end,
+    UNDECODED, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
+    parse_cell, replace_cell, set_child, varint_end,
 )
 from limbodb.storage.ondisk import (
     PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, VARINT_1, get_varint,
@@ -962,8 +962,12 @@ class BTreeCursor:
             pager = self.pager
             if keys and keys[0] <= key and epoch is not None and epoch[0] == pager.generation \
                     and epoch[1] == pager.db.commit_seq and (key <= keys[-1] or self._at_right_edge()):
-                p = bisect_left(keys, key)
-                exact = p < len(keys) and keys[p] == key
+                if key > keys[-1]:
+                    p = len(keys)  # an append: no bisect needed
+                    exact = False
+                else:
+                    p = bisect_left(keys, key)
+                    exact = keys[p] == key
         elif kk is not None and self._state == _VALID:
             # A key above every other of the tree goes last on the right-most leaf with no
             # descent: an index filled in key order (CREATE INDEX after its sorter).
@@ -994,23 +998,31 @@ class BTreeCursor:
                 cell = head + key
             else:
                 cell = head + (VARINT_1[key] if 0 <= key < 0x80 else put_varint(key)) + payload
-            need = (len(cell) if len(cell) > 4 else 4) + 2
+            need = len(cell)
+            need = (need if need > 4 else 4) + 2
             data = page.data
-            free = free_space(data, info)
-            old_ovfl = False
+            free = info.free
+            if free is None:
+                free = free_space(data, info)
+            old_ovfl = 0
             if exact:
                 off = info.ptrs[p]
-                old_ovfl = parse_cell(data, off, info.ptype, usable)[3] != 0
-                free += cell_size(data, off, info.ptype, usable) + 2
+                _, start, local, old_ovfl = parse_cell(data, off, info.ptype, usable)
+                old_size = start - off + local  # cell_size of a local cell
+                if old_size < 4:
+                    old_size = 4
+                free += old_size + 2
             if need <= free and not old_ovfl:
                 if len(self._open) > 1:
                     self._adjust_others(page, p, 0 if exact else 1)
                 self.pager.mark_dirty(page)
-                if exact:
-                    info = drop_cell(page, info, p, usable)
-                    free = None
                 old_info = info
-                info = insert_cell(page, info, p, cell, usable, None if index else key, free, kk)
+                if not exact:
+                    info = insert_cell(page, info, p, cell, usable, None if index else key, free, kk)
+                elif replace_cell(page, info, p, cell, old_size, kk) is None:
+                    # No room in place: drop the old cell, then insert as for a new key.
+                    info = drop_cell(page, info, p, usable, old_size)
+                    info = insert_cell(page, info, p, cell, usable, None if index else key, None, kk)
                 if info is not old_info:
                     # Defragmenting decoded the page afresh: other cursors must see the new view.
                     for c in _cursors(self._open):

@@ -502,6 +502,62 @@ def drop_cell(page, info, idx, usable, size=None):
     return info
 
 
+def replace_cell(page, info, idx, cell, old_size, skey=None):
+    """Overwrite leaf cell ``idx`` (``old_size`` bytes, no overflow) with ``cell``; PageInfo or None.
+
+    SQLite's btreeOverwriteCell rewrites a same-size cell in place; this also takes a
+    smaller cell (its tail returns to the free list, or becomes fragment bytes when
+    under 4) and a larger one that fits in the gap with no freeblock to consider (the
+    old bytes are then freed). Otherwise returns None with nothing changed, and the
+    caller drops and inserts. The cell keeps its key (the caller replaces an equal
+    entry), so rowids and the pointer order stay; ``page.aux`` stays exact. The caller
+    has called ``pager.mark_dirty(page)``; ``skey`` is an index cell's sort_key if known.
+    """
+    nbytes = len(cell)
+    if nbytes < 4:
+        cell = cell + bytes(4 - nbytes)
+        nbytes = 4
+    data = page.data
+    hdr = info.hdr
+    off = info.ptrs[idx]
+    rest = old_size - nbytes
+    if rest >= 4:
+        data[off:off + nbytes] = cell
+        _free_space_range(page, hdr, off + nbytes, rest)
+    elif rest >= 0:
+        frag = data[hdr + 7] + rest
+        if frag > 60:
+            return None
+        data[off:off + nbytes] = cell
+        data[hdr + 7] = frag
+    else:
+        _, first, n, top, _ = _HDR.unpack_from(data, hdr)
+        top = top or 65536
+        if first or hdr + 8 + 2 * n + nbytes > top:
+            return None
+        new = top - nbytes
+        _U16.pack_into(data, hdr + 5, new & 0xFFFF)
+        data[new:top] = cell
+        _U16.pack_into(data, hdr + 8 + 2 * idx, new)
+        info.ptrs[idx] = new
+        _free_space_range(page, hdr, off, old_size)
+    if info.free is not None:
+        info.free += rest
+    cols = info.cols
+    if cols is not None:
+        for values in cols.values():
+            values[idx] = UNDECODED
+    sk = info.skeys
+    if sk.__class__ is list:
+        sk[idx] = skey
+        if skey is not None and len(skey) < info.skmin:
+            info.skmin = len(skey)
+    elif sk is False:
+        # Unusable perhaps only because of the replaced cell: look again on demand.
+        info.skeys = None
+    return info
+
+
 def set_child(page, info, idx, pgno):
     """Point child ``idx`` of an interior page (``ncells``: the right-most) at ``pgno``."""
     if idx == info.ncells:

@@ -5,7 +5,7 @@ import sqlite3
 
 from limbodb.storage.btree_page import (
     PageInfo, build_page, capacity, cell_size, cells_of, decode_page, defragment, drop_cell, free_space,
-    init_page, insert_cell, parse_cell,
+    init_page, insert_cell, parse_cell, replace_cell,
 )
 from limbodb.storage.ondisk import (
     PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U16, local_payload_size,
@@ -75,6 +75,68 @@ def test_random_inserts_and_drops_keep_cells_and_free_space_exact():
                     rowids.insert(i, rowid)
             assert info.keys == rowids  # the cached view stays exact across edits
             check_page(page, model)
+
+
+def test_random_replacements_in_place_keep_cells_free_space_and_view_exact():
+    rnd = random.Random(11)
+    outcomes = {"smaller": 0, "fragment": 0, "gap": 0, "refused": 0}
+    for pgno in (1, 2):
+        page = Page(pgno, bytearray(USABLE))
+        init_page(page, PAGE_TABLE_LEAF, USABLE)
+        model = []
+        for step in range(4000):
+            info = page.aux or decode_page(page)
+            free_space(page.data, info)  # so replace_cell keeps info.free up to date
+            r = rnd.random()
+            if model and r < 0.5:
+                i = rnd.randrange(len(model))
+                rowid = info.keys[i]
+                old = model[i]
+                cell = table_cell(rowid, bytes([step & 0xFF]) * rnd.randrange(0, 60))
+                padded = cell + bytes(max(0, 4 - len(cell)))
+                before = bytes(page.data)
+                first = U16.unpack_from(page.data, info.hdr + 1)[0]
+                if replace_cell(page, info, i, cell, len(old)) is None:
+                    outcomes["refused"] += 1
+                    assert bytes(page.data) == before
+                    continue
+                outcomes["smaller" if len(old) - len(padded) >= 4 else "fragment" if len(padded) <= len(old)
+                         else "gap"] += 1
+                assert first == 0 or len(padded) <= len(old)  # the gap is only used with no freeblock
+                model[i] = padded
+            elif model and (r < 0.7 or len(model) > 40):
+                i = rnd.randrange(len(model))
+                drop_cell(page, info, i, USABLE)
+                del model[i]
+            else:
+                cell = table_cell(step, bytes(rnd.randrange(0, 60)))
+                i = rnd.randint(0, len(model))
+                if insert_cell(page, info, i, cell, USABLE) is not None:
+                    model.insert(i, cell + bytes(max(0, 4 - len(cell))))
+            cached = page.aux
+            fresh = check_page(page, model)
+            assert (cached.ptrs, cached.keys) == (fresh.ptrs, fresh.keys)
+            # None only after an insert that defragmented (a fresh decode counts it on demand).
+            assert cached.free in (None, fresh.free)
+    assert all(outcomes.values()), outcomes  # every branch of replace_cell ran
+
+
+def test_replace_refuses_a_larger_cell_when_the_gap_lacks_room():
+    page = Page(2, bytearray(USABLE))
+    init_page(page, PAGE_TABLE_LEAF, USABLE)
+    model = []
+    for i in range(3):
+        cell = table_cell(i, bytes(300))
+        insert_cell(page, page.aux or decode_page(page), i, cell, USABLE)
+        model.append(cell)
+    info = page.aux
+    before = bytes(page.data)
+    assert replace_cell(page, info, 1, table_cell(1, bytes(400)), len(model[1])) is None
+    assert bytes(page.data) == before
+    small = table_cell(1, bytes(10))
+    assert replace_cell(page, info, 1, small, len(model[1])) is info
+    model[1] = small
+    check_page(page, model)
 
 
 def test_insert_reports_no_room_without_changing_the_page():

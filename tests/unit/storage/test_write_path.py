@@ -16,7 +16,7 @@ from limbodb.storage.balance import SPLIT_FILL, _distribute
 from limbodb.storage.btree import SEEK_EQ, SEEK_GE, SEEK_GT, SEEK_LE, SEEK_LT
 from limbodb.storage.btree_page import capacity, decode_page, free_space
 from limbodb.storage.ondisk import PAGE_INDEX_LEAF
-from limbodb.storage.record import KeyInfo, encode_record
+from limbodb.storage.record import KeyInfo, decode_record, encode_record
 from limbodb.storage.wal import wal_checksum
 
 from .btree_util import Driven, assert_sound, new_tree, open_pager, scan
@@ -189,4 +189,36 @@ def test_appended_rows_go_on_new_leaves_without_a_rebalance(monkeypatch):
         cur.insert(k, encode_record([k, "row %d" % k]))
     assert len(calls) > 1
     assert scan(cur) == list(range(1, 12001))
+    assert_sound(io, pager, [root])
+
+
+def test_replacing_a_row_with_one_that_fits_rewrites_its_cell_in_place(monkeypatch):
+    drops = []
+    real_drop = btree.drop_cell
+
+    def counting(*args):
+        drops.append(1)
+        return real_drop(*args)
+
+    monkeypatch.setattr(btree, "drop_cell", counting)
+    io, pager = open_pager(page_size=1024)
+    root, cur = new_tree(io, pager)
+    for k in range(200):
+        cur.insert(k, encode_record([k, "x" * 20]))
+    rnd = random.Random(3)
+    expected = {k: "x" * 20 for k in range(200)}
+    for _ in range(600):
+        k = rnd.randrange(200)
+        # The same size, or smaller by a freeblock's worth (fragments are capped per page).
+        n = len(expected[k])
+        expected[k] = "y" * rnd.choice((n, n // 2 if n >= 8 else n))
+        cur.insert(k, encode_record([k, expected[k]]))
+        assert cur.rowid() == k
+    assert drops == []  # no replacement went through drop + insert
+    rows = []
+    ok = cur.first()
+    while ok:
+        rows.append(tuple(decode_record(cur.payload())))
+        ok = cur.next()
+    assert rows == [(k, expected[k]) for k in range(200)]
     assert_sound(io, pager, [root])
