@@ -571,6 +571,10 @@ class BTreeCursor:
         if r is not None:
             return r
         pager = self.pager
+        index = self._index
+        # _to_root gave the cursor fresh stack lists; only this loop adds to them.
+        pages = self._pages
+        idxs = self._idxs
         if kk is not None:
             w = len(kk)
             probe = kk + (9,) if upper else kk
@@ -595,14 +599,17 @@ class BTreeCursor:
                 if r.__class__ is IO:
                     return r
                 i, exact = r
-            if info.leaf or (exact and stop_on_equal and info.index):
+            if info.leaf or (exact and stop_on_equal and index):
                 return i, exact
             r = pager.read_page(info.children[i])
             if r.__class__ is IO:
                 return r
-            info = self._child_info(r)
-            self._pages.append(page)
-            self._idxs.append(i)
+            # _child_info, inline: every level of every seek passes here.
+            info = r.aux or decode_page(r)
+            if info.index != index or len(pages) >= MAX_DEPTH:
+                raise corrupt(pgno=r.pgno)
+            pages.append(page)
+            idxs.append(i)
             self._page = r
             self._info = info
 

@@ -235,7 +235,10 @@ def cells_of(page, info, usable):
         if offs[0] == (_U16.unpack_from(data, hdr + 5)[0] or 65536):
             ends = dict(zip(offs, offs[1:]))
             ends[offs[-1]] = usable
-            return [bytes(data[off:ends[off]]) for off in ptrs]
+            # One copy of the page, then slices of it are the cells' bytes: slicing the
+            # bytearray would copy each cell twice (a bytearray, then bytes).
+            whole = bytes(data)
+            return [whole[off:ends[off]] for off in ptrs]
     return [cell_bytes(data, off, ptype, usable) for off in ptrs]
 
 

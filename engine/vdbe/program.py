@@ -89,7 +89,8 @@ def _prototype(insns):
 def _fused(insns, pc):
     """(factory, list of insns) for a run starting at ``pc`` worth one closure, or None."""
     from limbodb.vdbe.insn import (
-        MAKERECORD_UNPACKED, OP_Column, OP_IdxInsert, OP_MakeRecord, OP_SorterInsert, OP_Variable,
+        MAKERECORD_UNPACKED, OP_Column, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_SorterInsert,
+        OP_Variable,
     )
     insn = insns[pc]
     op = insn.opcode
@@ -120,6 +121,9 @@ def _fused(insns, pc):
         if nxt.opcode == OP_IdxInsert and nxt.p2 == insn.p3:
             from limbodb.vdbe.execute_cursor import idx_insert_run
             return idx_insert_run, insns[pc:pc + 2]
+        if nxt.opcode == OP_Insert and nxt.p2 == insn.p3:
+            from limbodb.vdbe.execute_cursor import insert_run
+            return insert_run, insns[pc:pc + 2]
     return None
 
 

@@ -1,7 +1,8 @@
 """The per-row shortcuts of a plain INSERT ... VALUES(?, ?, ?) keep SQLite's results.
 
 Consecutive parameters load in one fused closure (execute_data.variable_run), a row
-of plain values binds with one slice copy (Statement.bind_plain), and a table whose
+of plain values binds with one slice copy (Statement.bind_plain), the row's record is
+encoded and inserted by one fused closure (execute_cursor.insert_run), and a table whose
 row nobody reads after the write (no triggers, RETURNING, foreign keys, CHECK, CDC,
 generated columns or expression indexes) never copies the rowid into its INTEGER
 PRIMARY KEY register. Where something does read it, the register still holds the
@@ -91,3 +92,22 @@ def test_readers_of_the_row_still_see_the_rowid_in_the_ipk_column(setup, sql):
             got += con.execute(sql, row).fetchall()
         out.append((got, con.execute("SELECT * FROM log").fetchall(), con.execute("SELECT * FROM t").fetchall()))
     assert out[0] == out[1]
+
+
+def test_a_table_row_is_encoded_and_inserted_by_one_fused_closure():
+    from limbodb.vdbe.execute_cursor import insert_run
+    sql = "INSERT INTO t(r, x) VALUES(?, ?)"
+    rows = [(1, "a"), (2.5, None), ("3", b"b"), (None, "d")]
+    con = limbodb.connect(":memory:")
+    oracle = sqlite3.connect(":memory:")
+    for db in (con, oracle):
+        db.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, r REAL, x TEXT)")
+    stmt = con._prepare_one(sql)
+    make = next(pc for pc, insn in enumerate(stmt.program.insns) if insn.name == "MakeRecord")
+    entry = stmt.program.proto[make]
+    assert entry[1] is insert_run and [i.name for i in entry[2]] == ["MakeRecord", "Insert"]
+    for db in (con, oracle):
+        db.executemany(sql, rows)
+        db.execute("INSERT INTO t VALUES(10, 4, 'e')")
+    query = "SELECT a, r, typeof(r), x, typeof(x), last_insert_rowid(), total_changes() FROM t"
+    assert con.execute(query).fetchall() == oracle.execute(query).fetchall()
