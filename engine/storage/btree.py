@@ -751,25 +751,11 @@ class BTreeCursor:
             info = self._info
             if info.ptype == PAGE_TABLE_LEAF:
                 # A table row without overflow (nearly all): slice its payload straight
-                # from the page, past the two varints, as _decode_keys found them.
+                # from the page.
                 data = self._page.data
-                off = info.ptrs[self._ci]
-                size = data[off]
-                if size < 0x80:
-                    off += 1
-                else:
-                    size, n = get_varint(data, off)
-                    off += n
-                if data[off] < 0x80:
-                    off += 1
-                elif data[off + 1] < 0x80:
-                    off += 2
-                else:
-                    off = varint_end(data, off)
-                end = off + size
-                usable = self._usable
-                if size <= usable - 35 and end <= usable:
-                    return Record(data[off:end])
+                span = _local_row_payload(data, info.ptrs[self._ci], self._usable)
+                if span is not None:
+                    return Record(data[span[0]:span[1]])
         p = self._current_payload()
         if p.__class__ is IO:
             return p
@@ -1257,8 +1243,9 @@ class BTreeCursor:
         self._info = None
         self._ovfl = None
 
-def _cell_column(data, off, i, usable):
-    """Column ``i`` of the table leaf cell at ``off``; UNDECODED if it spills to overflow pages."""
+def _local_row_payload(data, off, usable):
+    """(start, end) of the payload of the table leaf cell at ``off``, past its two varints;
+    None if the payload spills to overflow pages (or runs past the page)."""
     size = data[off]
     if size < 0x80:
         off += 1
@@ -1273,8 +1260,16 @@ def _cell_column(data, off, i, usable):
         off = varint_end(data, off)
     end = off + size
     if size > usable - 35 or end > usable:
+        return None
+    return off, end
+
+
+def _cell_column(data, off, i, usable):
+    """Column ``i`` of the table leaf cell at ``off``; UNDECODED if it spills to overflow pages."""
+    span = _local_row_payload(data, off, usable)
+    if span is None:
         return UNDECODED
-    return column_at(data, off, end, i)
+    return column_at(data, span[0], span[1], i)
 
 
 def _leaf_column(data, ptrs, i, usable):

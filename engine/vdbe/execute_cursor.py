@@ -704,12 +704,11 @@ def insert_run(vm, insns, pc):
     Saves a dispatch and a register round trip per row written. If the insert
     waits, Insert's own closure (pc + 1) resumes it with the record in its register.
     """
-    from limbodb.vdbe.execute_data import _affinities
+    from limbodb.vdbe.execute_data import affinity_pairs
     mk, ins = insns
     first, end, rec = mk.p1, mk.p1 + mk.p2, mk.p3
     p1, p3, p5 = ins.p1, ins.p3, ins.p5
-    affs = _affinities(mk.p4)
-    pairs = None if affs is None else list(zip(range(first, end), affs))
+    pairs = affinity_pairs(mk)
     apply = V.apply_affinity
     aff_real = V.AFF_REAL
     cursors = vm.cursors
@@ -777,11 +776,10 @@ def idx_insert_run(vm, insns, pc):
     The B-tree gets the record's values with its bytes, so it need not decode them.
     If the insert waits, IdxInsert's own closure (pc + 1) resumes it.
     """
-    from limbodb.vdbe.execute_data import _affinities
+    from limbodb.vdbe.execute_data import affinity_pairs
     mk, ins = insns
     first, end, rec, p1 = mk.p1, mk.p1 + mk.p2, mk.p3, ins.p1
-    affs = _affinities(mk.p4)
-    pairs = None if affs is None else list(zip(range(first, end), affs))
+    pairs = affinity_pairs(mk)
     apply = V.apply_affinity
     aff_real = V.AFF_REAL
     cursors = vm.cursors

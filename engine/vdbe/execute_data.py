@@ -196,19 +196,18 @@ def op_makerecord(vm, insn, pc):
     end = p1 + insn.p2
     regs = vm.regs
     nxt = pc + 1
-    affs = _affinities(insn.p4)
-    if insn.p5 & MAKERECORD_UNPACKED and affs is None:
+    pairs = affinity_pairs(insn)
+    if insn.p5 & MAKERECORD_UNPACKED and pairs is None:
         def run_list():
             regs[p3] = regs[p1:end]
             return nxt
         return run_list
-    if affs is None:
+    if pairs is None:
         def run():
             regs[p3] = encode_record(regs[p1:end])
             return nxt
         return run
     apply = V.apply_affinity
-    pairs = list(zip(range(p1, end), affs))
 
     def run_aff():
         for r, a in pairs:
@@ -217,6 +216,12 @@ def op_makerecord(vm, insn, pc):
         regs[p3] = encode_record(regs[p1:end])
         return nxt
     return run_aff
+
+
+def affinity_pairs(mk):
+    """(register, affinity code) for each column of MakeRecord ``mk``, or None if all BLOB."""
+    affs = _affinities(mk.p4)
+    return None if affs is None else list(zip(range(mk.p1, mk.p1 + mk.p2), affs))
 
 
 def _affinities(p4):
