@@ -376,22 +376,31 @@ def op_transaction(vm, insn, pc):
     journal = write and needs_journal(vm.program.insns)
 
     def run():
-        try:
-            r = conn.begin(write)
-        except BusyError:
-            vm.pc = pc
-            return EXIT_BUSY
-        if r.__class__ is IOM:
-            vm.completion = r.completion
-            vm.pc = pc
-            return EXIT_IO
-        if conn.schema.cookie != cookie:
-            raise OperationalError("database schema has changed", SQLITE_SCHEMA)
+        stop = _begin(vm, conn, write, cookie, pc)
+        if stop is not None:
+            return stop
         if write and not conn.autocommit:
             # MVCC records each write as it happens and may refuse a later one.
             open_statement_savepoint(vm, journal or conn.mvcc_tx is not None)
         return nxt
     return run
+
+
+def _begin(vm, c, write, cookie, pc):
+    """Begin connection ``c``'s transaction for the Transaction op at ``pc``: None once begun,
+    else the VM's exit (busy, or waiting on I/O to retry the op)."""
+    try:
+        r = c.begin(write)
+    except BusyError:
+        vm.pc = pc
+        return EXIT_BUSY
+    if r.__class__ is IOM:
+        vm.completion = r.completion
+        vm.pc = pc
+        return EXIT_IO
+    if c.schema.cookie != cookie:
+        raise OperationalError("database schema has changed", SQLITE_SCHEMA)
+    return None
 
 
 def _transaction_db(vm, insn, pc):
@@ -402,17 +411,9 @@ def _transaction_db(vm, insn, pc):
     nxt = pc + 1
 
     def run():
-        try:
-            r = inner.begin(write)
-        except BusyError:
-            vm.pc = pc
-            return EXIT_BUSY
-        if r.__class__ is IOM:
-            vm.completion = r.completion
-            vm.pc = pc
-            return EXIT_IO
-        if inner.schema.cookie != cookie:
-            raise OperationalError("database schema has changed", SQLITE_SCHEMA)
+        stop = _begin(vm, inner, write, cookie, pc)
+        if stop is not None:
+            return stop
         if write and not conn.autocommit:
             if conn.savepoints:
                 open_pending_aux(conn, inner)
