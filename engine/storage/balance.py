@@ -11,8 +11,9 @@ fits (balance_shallower), so the root pgno never changes. Every read and page
 allocation happens first (the generator yields IO); only then are pages
 written, each rebuilt from its cell list, or, for a parent whose dividers
 alone changed, edited in place. Freed pgnos are returned for the caller to free.
-Index pages keep the cached sort keys of their cells (``SortKeys``) across the
-rebuild, so the next searches need not decode every record again.
+Index pages keep the cached sort keys of their cells across the rebuild (each
+Node carries them in a list beside its cells), so the next searches need not
+decode every record again.
 Mirrors sqlite src/btree.c (balance, balance_nonroot, balance_deeper, balance_quick).
 """
 
@@ -52,100 +53,82 @@ def underfull(used, cap, usable):
 class Node:
     """A page's new content during a mutation: cells (bytes, in order) and right child.
 
+    On an index, ``keys`` holds each cell's sort key (None where not known), in
+    step with ``cells``; on a table it is None.
     A parent that only has some dividers replaced starts lazy (``cells`` None,
-    ``edit`` = (first, last, dividers, pgno of child first+len(dividers))): if
-    the edit fits, the write phase applies it in place instead of rebuilding a
+    ``edit`` = (first, last, dividers, their keys, pgno of child first+len(dividers))):
+    if the edit fits, the write phase applies it in place instead of rebuilding a
     page of hundreds of cells.
     """
 
-    __slots__ = ("page", "ptype", "cells", "right", "edit")
+    __slots__ = ("page", "ptype", "cells", "keys", "right", "edit")
 
-    def __init__(self, page, ptype, cells, right):
+    def __init__(self, page, ptype, cells, right, keys=None):
         self.page = page
         self.ptype = ptype
         self.cells = cells
+        self.keys = keys
         self.right = right
         self.edit = None
 
     def used(self):
         return sum([len(c) + 2 for c in self.cells])
 
-    def materialize(self, usable, skeys=None):
+    def materialize(self, usable):
         """Turn a lazy node into its full cell list (with the edit applied)."""
         page = self.page
         info = page.aux or decode_page(page)
         self.cells = cells = cells_of(page, info, usable)
-        if skeys is not None:
-            skeys.add_page(cells, info)
+        keys = self.keys = _page_keys(info)
         if self.edit is not None:
-            first, last, dividers, child = self.edit
+            first, last, dividers, div_keys, child = self.edit
             self.edit = None
             cells[first:last] = dividers
+            if keys is not None:
+                keys[first:last] = div_keys
             pos = first + len(dividers)
             if pos < len(cells):
                 cells[pos] = _pack_u32(child) + cells[pos][4:]
             else:
                 self.right = child
 
-    def edit_in_place(self, usable, skeys=None):
+    def edit_in_place(self, usable):
         """Write phase of a lazy node: replace its dividers in the page itself."""
         page = self.page
         info = page.aux or decode_page(page)
-        first, last, dividers, child = self.edit
+        first, last, dividers, div_keys, child = self.edit
         for _ in range(last - first):
             info = drop_cell(page, info, first, usable)
         for j, d in enumerate(dividers):
             info = insert_cell(page, info, first + j, d, usable, None, None,
-                               None if skeys is None else skeys.get(d))
+                               None if div_keys is None else div_keys[j])
             invariant(info is not None, "a divider that was measured to fit does not")
         set_child(page, info, first + len(dividers), child)
 
-
-class SortKeys:
-    """Known sort keys of index cells while a balance moves them between pages.
-
-    Keyed by the cell's bytes: equal cells hold the same record, so the same key.
-    """
-
-    __slots__ = ("_by_cell",)
-
-    def __init__(self):
-        self._by_cell = {}
-
-    def add(self, cell, skey):
-        if skey is not None:
-            self._by_cell[cell] = skey
-
-    def add_page(self, cells, info):
-        sk = info.skeys
-        if sk.__class__ is list:
-            self._by_cell.update(zip(cells, sk))
-
-    def get(self, cell):
-        return self._by_cell.get(cell)
-
-    def copy(self, src, dst):
-        """``dst`` is a new cell holding the same record as ``src``."""
-        k = self._by_cell.get(src)
-        if k is not None:
-            self._by_cell[dst] = k
-
-    def install(self, page, cells):
-        """After ``page`` was rebuilt from ``cells``: give its fresh PageInfo the known keys."""
-        sk = list(map(self._by_cell.get, cells))
-        if sk.count(None) < len(sk):
+    def install_keys(self):
+        """After the page was rebuilt from ``cells``: give its fresh PageInfo the known keys."""
+        keys = self.keys
+        if keys is not None and keys.count(None) < len(keys):
+            page = self.page
             info = page.aux or decode_page(page)
-            info.skeys = sk
-            info.skmin = min(map(len, filter(_known, sk)))
+            info.skeys = keys
+            info.skmin = min(map(len, filter(_known, keys)))
 
 
-def node_of(page, usable, skeys=None):
-    """A Node holding ``page``'s current cells (their known sort keys noted in ``skeys``)."""
+def _page_keys(info):
+    """A fresh list of the sort keys known of an index page's cells; None for a table page."""
+    sk = info.skeys
+    if sk.__class__ is list:
+        return sk[:]
+    if info.index:
+        return [None] * info.ncells
+    return None
+
+
+def node_of(page, usable):
+    """A Node holding ``page``'s current cells (and, on an index, their known sort keys)."""
     info = page.aux or decode_page(page)
-    cells = cells_of(page, info, usable)
-    if skeys is not None:
-        skeys.add_page(cells, info)
-    return Node(page, info.ptype, cells, info.right)
+    return Node(page, info.ptype, cells_of(page, info, usable), info.right, _page_keys(info))
 
 
 def _lazy_node(page):
@@ -158,7 +141,7 @@ def _lazy_fit(node, cap, usable):
     page = node.page
     info = page.aux or decode_page(page)
     data = page.data
-    first, last, dividers, _ = node.edit
+    first, last, dividers, _, _ = node.edit
     ptype = info.ptype
     removed = sum([cell_size(data, info.ptrs[i], ptype, usable) + 2 for i in range(first, last)])
     added = sum([(len(d) if len(d) > 4 else 4) + 2 for d in dividers])
@@ -272,7 +255,7 @@ def _try_split(n, cap, consume, k, ends, mids):
     return plan
 
 
-def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
+def balance(pager, is_index, pages, idxs, nodes, append):
     """Generator: rebalance from the deepest changed node up, then write every page.
 
     ``pages`` is the path root..node, ``idxs[l]`` the child index taken at level l,
@@ -281,13 +264,9 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
     SQLite does for tables only; on an index leaf the cell before it becomes the
     divider, so ascending inserts such as CREATE INDEX leave full pages behind).
     Returns the pgnos to free. All reads and allocations happen before the first
-    page is written. ``skeys``: the sort keys known of an index's cells in ``nodes``.
+    page is written. On an index every node of ``nodes`` carries its cells' ``keys``.
     """
     usable = pager.usable_size
-    if is_index and skeys is None:
-        skeys = SortKeys()
-    elif not is_index:
-        skeys = None
     writes = {}
     freed = []
     level = max(nodes)
@@ -306,15 +285,17 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
             if used <= cap and ncells and (level == 0 or not underfull(used, cap, usable)):
                 level -= 1
                 continue
-            node.materialize(usable, skeys)
+            node.materialize(usable)
         used = node.used()
         if level == 0:
             if used > cap:
                 # balance_deeper: the root's content moves to a new child.
                 child_page = yield from allocate(pager)
-                child = Node(child_page, node.ptype, node.cells, node.right)
+                child = Node(child_page, node.ptype, node.cells, node.right, node.keys)
                 node.ptype = PAGE_INDEX_INTERIOR if is_index else PAGE_TABLE_INTERIOR
                 node.cells = []
+                if is_index:
+                    node.keys = []
                 node.right = child_page.pgno
                 pages.insert(1, child_page)
                 idxs.insert(0, 0)
@@ -330,10 +311,11 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
                 child = writes.get(cpg)
                 if child is None:
                     cpage = yield from load(pager, cpg)
-                    child = node_of(cpage, usable, skeys)
+                    child = node_of(cpage, usable)
                 if child.used() <= cap:
                     node.ptype = child.ptype
                     node.cells = child.cells
+                    node.keys = child.keys
                     node.right = child.right
                     writes.pop(cpg, None)
                     freed.append(cpg)
@@ -363,15 +345,19 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
             last = min(nchild - 1, first + 2)
         sibs = []
         divs = []
+        if not is_index:
+            div_keys = None
+        elif pinfo is None:
+            div_keys = parent.keys[first:last]
+        else:
+            sk = pinfo.skeys
+            div_keys = sk[first:last] if sk.__class__ is list else [None] * (last - first)
         for j in range(first, last + 1):
             if j < last:
                 if pinfo is None:
                     divs.append(pcells[j])
                 else:
-                    div = cell_bytes(parent.page.data, pinfo.ptrs[j], pinfo.ptype, usable)
-                    divs.append(div)
-                    if skeys is not None and pinfo.skeys.__class__ is list:
-                        skeys.add(div, pinfo.skeys[j])
+                    divs.append(cell_bytes(parent.page.data, pinfo.ptrs[j], pinfo.ptype, usable))
             if j == pidx:
                 sibs.append(node)
                 continue
@@ -382,14 +368,18 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
             sib = writes.get(cpg)
             if sib is None:
                 spage = yield from load(pager, cpg)
-                sib = node_of(spage, usable, skeys)
+                sib = node_of(spage, usable)
             if sib.ptype != node.ptype:
                 raise corrupt(pgno=cpg)
             sibs.append(sib)
         ptype = node.ptype
         items = []
+        # On an index, item_keys[i] is the sort key of items[i] (a divider keeps its record's).
+        item_keys = [] if is_index else None
         for k, sib in enumerate(sibs):
             items.extend(sib.cells)
+            if is_index:
+                item_keys.extend(sib.keys)
             if k < len(sibs) - 1:
                 div = divs[k]
                 if ptype == PAGE_INDEX_LEAF:
@@ -399,8 +389,8 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
                 else:
                     continue
                 items.append(item)
-                if skeys is not None:
-                    skeys.copy(div, item)
+                if is_index:
+                    item_keys.append(div_keys[k])
         right_final = sibs[-1].right
         scap = capacity(0, ptype, usable)
         n = len(items)
@@ -419,13 +409,14 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
             writes.pop(pg.pgno, None)
             freed.append(pg.pgno)
         dividers = []
+        new_div_keys = [] if is_index else None
         for j, (s, e) in enumerate(plan):
             pg = avail[j]
             cells = items[s:e]
             right = 0
             if not leaf:
                 right = U32.unpack_from(items[e], 0)[0] if j < len(plan) - 1 else right_final
-            writes[pg.pgno] = Node(pg, ptype, cells, right)
+            writes[pg.pgno] = Node(pg, ptype, cells, right, item_keys[s:e] if is_index else None)
             if j < len(plan) - 1:
                 if ptype == PAGE_TABLE_LEAF:
                     dividers.append(_pack_u32(pg.pgno) + put_varint(_table_leaf_rowid(cells[-1])))
@@ -435,13 +426,15 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
                 else:
                     div = _pack_u32(pg.pgno) + items[e][4:]
                 dividers.append(div)
-                if skeys is not None:
-                    skeys.copy(items[e], div)
+                if is_index:
+                    new_div_keys.append(item_keys[e])
         lastpg = avail[len(plan) - 1].pgno
         if pcells is None:
-            parent.edit = (first, last, dividers, lastpg)
+            parent.edit = (first, last, dividers, new_div_keys, lastpg)
         else:
             pcells[first:last] = dividers
+            if is_index:
+                parent.keys[first:last] = new_div_keys
             pos = first + len(dividers)
             if pos < len(pcells):
                 pcells[pos] = _pack_u32(lastpg) + pcells[pos][4:]
@@ -452,9 +445,8 @@ def balance(pager, is_index, pages, idxs, nodes, append, skeys=None):
         page = node.page
         pager.mark_dirty(page)
         if node.cells is None:
-            node.edit_in_place(usable, skeys)
+            node.edit_in_place(usable)
         else:
             build_page(page, node.ptype, node.cells, node.right, usable)
-            if skeys is not None:
-                skeys.install(page, node.cells)
+            node.install_keys()
     return freed

@@ -28,7 +28,7 @@ from collections import deque
 from limbodb.errors import CorruptError, InternalError, corrupt, invariant
 from limbodb.io.completion import IO
 from limbodb.storage.balance import (
-    SortKeys, allocate, balance, free, load, node_of, overflow_chain, underfull,
+    allocate, balance, free, load, node_of, overflow_chain, underfull,
 )
 from limbodb.storage.btree_page import (
     UNDECODED, decode_page, drop_cell, free_space, index_sort_key, init_page, insert_cell,
@@ -594,6 +594,15 @@ class BTreeCursor:
                     i, exact = r
                 else:
                     exact = not upper and i < len(sk) and sk[i][:w] == kk
+            elif not index:
+                # _search on a table page, inline.
+                keys = info.keys
+                if upper:
+                    i = bisect_right(keys, key)
+                    exact = False
+                else:
+                    i = bisect_left(keys, key)
+                    exact = i < len(keys) and keys[i] == key
             else:
                 r = self._search(page, info, key, upper, kk)
                 if r.__class__ is IO:
@@ -1048,8 +1057,7 @@ class BTreeCursor:
             done = yield from self._quick_split(pages, p, cell, key)
             if done:
                 return
-        skeys = SortKeys() if index else None
-        node = node_of(pages[-1], usable, skeys)
+        node = node_of(pages[-1], usable)
         to_free = []
         append = False
         if exact:
@@ -1061,16 +1069,15 @@ class BTreeCursor:
             if o:
                 to_free = yield from overflow_chain(pager, o)
             node.cells[p] = cell
-            if skeys is not None and not first_ovfl:
-                skeys.add(cell, kk)
+            if index:
+                node.keys[p] = None if first_ovfl else kk
         else:
             node.cells.insert(p, cell)
-            if skeys is not None and not first_ovfl:
-                skeys.add(cell, kk)
+            if index:
+                node.keys.insert(p, None if first_ovfl else kk)
             append = (p == len(node.cells) - 1 and node.ptype >= PAGE_INDEX_LEAF and len(pages) > 1
                       and idxs[-1] == (pages[-2].aux or decode_page(pages[-2])).ncells)
-        freed = yield from balance(self.pager, self._index, pages, idxs, {len(pages) - 1: node}, append,
-                                   skeys)
+        freed = yield from balance(self.pager, self._index, pages, idxs, {len(pages) - 1: node}, append)
         for pgno in to_free + freed:
             yield from free(pager, pgno)
         while True:
@@ -1201,8 +1208,7 @@ class BTreeCursor:
         pages = self._pages + [self._page]
         idxs = list(self._idxs)
         ci = self._ci
-        skeys = SortKeys() if index else None
-        node = node_of(pages[-1], usable, skeys)
+        node = node_of(pages[-1], usable)
         cell = node.cells[ci]
         o = parse_cell(cell, 0, node.ptype, usable)[3]
         to_free = (yield from overflow_chain(pager, o)) if o else []
@@ -1222,17 +1228,19 @@ class BTreeCursor:
                     break
                 idxs.append(info.ncells)
                 child = info.right
-            leaf = node_of(pages[-1], usable, skeys)
+            leaf = node_of(pages[-1], usable)
             if not leaf.cells:
                 raise corrupt(pgno=pages[-1].pgno)
             pred = leaf.cells.pop()
             node.cells[ci] = cell[:4] + pred
-            skeys.copy(pred, node.cells[ci])
+            node.keys[ci] = leaf.keys.pop()
             nodes[len(pages) - 1] = leaf
         else:
             del node.cells[ci]
+            if index:
+                del node.keys[ci]
             nodes[len(pages) - 1] = node
-        freed = yield from balance(self.pager, self._index, pages, idxs, nodes, False, skeys)
+        freed = yield from balance(self.pager, self._index, pages, idxs, nodes, False)
         for pgno in to_free + freed:
             yield from free(pager, pgno)
         self._saved = saved

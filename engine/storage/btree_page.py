@@ -14,7 +14,7 @@ defragmentPage, decodeFlags) and Turso core/storage/btree.rs page editing.
 """
 
 import struct
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
 
 from limbodb.errors import corrupt
@@ -67,10 +67,13 @@ class PageInfo:
     so an edit does not walk the freeblock chain again. ``cols`` (table leaves, None
     until a scan asks, see BTreeCursor.column) maps a column number to one decoded
     value per cell or UNDECODED; insert_cell and drop_cell keep its lists aligned.
+    ``fblocks`` lists the freeblocks' offsets in chain (ascending) order once the chain
+    was walked (None before), kept by each edit, so freeing a cell's bytes finds its
+    neighbours by bisection where SQLite's freeSpace walks the chain.
     """
 
     __slots__ = ("ptype", "leaf", "index", "hdr", "ncells", "ptrs", "keys", "children", "right",
-                 "skeys", "skmin", "free", "cols")
+                 "skeys", "skmin", "free", "cols", "fblocks")
 
     def __init__(self, ptype, hdr, ptrs):
         self.ptype = ptype
@@ -86,6 +89,7 @@ class PageInfo:
         self.skmin = _NO_KEY
         self.free = None
         self.cols = None
+        self.fblocks = None
 
 
 def decode_page(page):
@@ -258,6 +262,7 @@ def free_space(data, info):
     if top == 0:
         top = 65536
     total = top - (hdr + header_size(info.ptype) + 2 * n) + frag
+    blocks = []
     blk = first
     end = len(data)
     unpack = _FREEBLOCK.unpack_from
@@ -268,9 +273,21 @@ def free_space(data, info):
         if blk + sz > end or (nxt and nxt < blk + sz):
             raise corrupt()
         total += sz
+        blocks.append(blk)
         blk = nxt
     info.free = total
+    info.fblocks = blocks
     return total
+
+
+def _freeblocks(data, info):
+    """``info.fblocks``, walking (and checking) the chain if it is not known yet."""
+    blocks = info.fblocks
+    if blocks is None:
+        info.free = None
+        free_space(data, info)
+        blocks = info.fblocks
+    return blocks
 
 
 def capacity(hdr, ptype, usable):
@@ -355,6 +372,7 @@ def _compact(page, info, top, first, usable):
     n = len(ptrs)
     _ptr_struct(n).pack_into(data, hdr + (8 if info.leaf else 12), *ptrs)
     info.ptrs = ptrs
+    info.fblocks = []
     _HDR.pack_into(data, hdr, data[hdr], 0, n, new_top & 0xFFFF, data[hdr + 7])
     return new_top
 
@@ -379,6 +397,8 @@ def _allocate(page, info, nbytes, usable):
                         break
                     _U16.pack_into(data, prev, nxt)
                     data[hdr + 7] = frag + rest
+                    if info.fblocks is not None:
+                        info.fblocks.remove(blk)
                     return blk
                 # Keep the front of the block free; the cell takes its tail.
                 _U16.pack_into(data, blk + 2, rest)
@@ -483,7 +503,7 @@ def drop_cell(page, info, idx, usable, size=None):
     data[pos:end - 2] = data[pos + 2:end]
     data[end - 2:end] = b"\0\0"
     _U16.pack_into(data, hdr + 3, n - 1)
-    _free_space_range(page, hdr, off, size)
+    _free_space_range(page, info, off, size)
     del info.ptrs[idx]
     info.ncells = n - 1
     if info.free is not None:
@@ -526,7 +546,7 @@ def replace_cell(page, info, idx, cell, old_size, skey=None):
     rest = old_size - nbytes
     if rest >= 4:
         data[off:off + nbytes] = cell
-        _free_space_range(page, hdr, off + nbytes, rest)
+        _free_space_range(page, info, off + nbytes, rest)
     elif rest >= 0:
         frag = data[hdr + 7] + rest
         if frag > 60:
@@ -543,7 +563,7 @@ def replace_cell(page, info, idx, cell, old_size, skey=None):
         data[new:top] = cell
         _U16.pack_into(data, hdr + 8 + 2 * idx, new)
         info.ptrs[idx] = new
-        _free_space_range(page, hdr, off, old_size)
+        _free_space_range(page, info, off, old_size)
     if info.free is not None:
         info.free += rest
     cols = info.cols
@@ -571,36 +591,30 @@ def set_child(page, info, idx, pgno):
     info.children[idx] = pgno
 
 
-def _free_space_range(page, hdr, start, size):
+def _free_space_range(page, info, start, size):
     """Return [start, start+size) to the free list, merging neighbours (SQLite freeSpace).
 
-    Walks the ascending chain only up to ``start`` and writes at most two blocks, so a
-    delete costs the blocks before it rather than a rebuild of the whole chain.
+    Finds the blocks around ``start`` in ``info.fblocks`` and writes at most two blocks,
+    so a delete costs neither a walk of the chain nor a rebuild of it.
     """
     data = page.data
+    hdr = info.hdr
+    blocks = _freeblocks(data, info)
     _, first, n, top, frag = _HDR.unpack_from(data, hdr)
     if top == 0:
         top = 65536
-    end = len(data)
     unpack = _FREEBLOCK.unpack_from
-    prev = 0  # the last block before start, 0 if none
-    prev_sz = 0
-    blk = first
-    nb = sz = 0
-    while blk:
-        if blk < top or blk > end - 4:
-            raise corrupt()
-        nb, sz = unpack(data, blk)
-        if blk + sz > end or (nb and nb < blk + sz):
-            raise corrupt()
-        if blk >= start:
-            break
-        prev = blk
-        prev_sz = sz
-        blk = nb
+    i = bisect_left(blocks, start)
+    prev = prev_sz = 0  # the last block before start, 0 if none
+    if i:
+        prev = blocks[i - 1]
+        prev_sz = unpack(data, prev)[1]
+    blk = blocks[i] if i < len(blocks) else 0
     stop = start + size
     after = blk
+    absorbed = False
     if blk:
+        nb, sz = unpack(data, blk)
         if blk < stop:
             raise corrupt()
         gap = blk - stop
@@ -609,6 +623,7 @@ def _free_space_range(page, hdr, start, size):
             frag -= gap
             size = blk + sz - start
             after = nb
+            absorbed = True
     merged = False
     if prev:
         gap = start - (prev + prev_sz)
@@ -626,10 +641,16 @@ def _free_space_range(page, hdr, start, size):
             if gap > 0:
                 frag -= gap
             _HDR.pack_into(data, hdr, data[hdr], after, n, (start + size) & 0xFFFF, frag)
+            # The blocks up to the merged ones are now the gap (only prev can precede).
+            del blocks[:i + absorbed]
             return
     _FREEBLOCK.pack_into(data, start, after, size)
     if not prev:
         first = start
     elif not merged:
         _U16.pack_into(data, prev, start)
+    if absorbed:
+        del blocks[i]
+    if not merged:
+        blocks.insert(i, start)
     _HDR.pack_into(data, hdr, data[hdr], first, n, top & 0xFFFF, frag)

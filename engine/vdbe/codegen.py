@@ -49,6 +49,17 @@ _NO_JUMP = frozenset((
 ))
 
 
+# Instructions that end a block but whose P2 is not a jump target (a root page, a register,
+# a conflict action, a column count): counting it as one would only split blocks.
+_P2_NOT_TARGET = frozenset((
+    I.OP_OpenRead, I.OP_OpenWrite, I.OP_OpenEphemeral, I.OP_OpenPseudo, I.OP_SorterOpen, I.OP_Close,
+    I.OP_Halt, I.OP_Transaction, I.OP_NewRowid, I.OP_IdxDelete, I.OP_Delete, I.OP_ResultRow,
+    I.OP_ReadCookie, I.OP_SetCookie, I.OP_CreateBtree, I.OP_Destroy, I.OP_Clear, I.OP_Cast,
+    I.OP_RealAffinity, I.OP_Not, I.OP_BitNot, I.OP_And, I.OP_Or, I.OP_ShiftLeft, I.OP_ShiftRight,
+    I.OP_BitAnd, I.OP_BitOr, I.OP_Count, I.OP_Move,
+))
+
+
 # Instructions that cannot move a cursor or clear its row (see _Gen.rec_cursor).
 _KEEPS_REC = frozenset((I.OP_Column, I.OP_Rowid, I.OP_Copy, I.OP_SCopy, I.OP_Integer, I.OP_Null,
                         I.OP_AggStep, I.OP_Affinity, I.OP_Remainder, I.OP_Add, I.OP_Subtract,
@@ -70,22 +81,34 @@ def regions(insns):
 
 
 class Region:
-    """The generated factory of one region, shared by every VM of its program."""
+    """The generated factory of one region, shared by every VM of its program.
 
-    __slots__ = ("first", "last", "starts", "make")
+    ``fused``: the pcs of fused runs it calls as one closure (make takes those closures).
+    """
 
-    def __init__(self, first, last, starts, make):
+    __slots__ = ("first", "last", "starts", "fused", "make")
+
+    def __init__(self, first, last, starts, fused, make):
         self.first = first
         self.last = last
         self.starts = starts
+        self.fused = fused
         self.make = make
 
 
-def compile_regions(insns):
-    """Region objects for ``insns`` (empty if disabled or there are no loops)."""
+def compile_regions(insns, proto):
+    """Region objects for ``insns`` (empty if disabled or there are no loops).
+
+    ``proto`` is the program's prototype (program.py): a fused run of instructions
+    that codegen does not inline is called as the one closure the step loop uses.
+    """
     if not ENABLED:
         return []
-    return [_compile(insns, lo, hi) for lo, hi in regions(insns)]
+    from limbodb.vdbe.execute_cursor import idx_insert_run, insert_run
+    from limbodb.vdbe.execute_data import variable_run
+    called = (variable_run, idx_insert_run, insert_run)
+    fused = {entry[0]: entry[0] + len(entry[2]) for entry in proto if entry[1] in called}
+    return [_compile(insns, lo, hi, fused) for lo, hi in regions(insns)]
 
 
 def _block_starts(insns, first, last):
@@ -94,7 +117,7 @@ def _block_starts(insns, first, last):
     it to the step loop), only slower."""
     starts = {first}
     for insn in insns:
-        if _ends_block(insn):
+        if _ends_block(insn) and insn.opcode not in _P2_NOT_TARGET:
             targets = (insn.p1, insn.p2, insn.p3) if insn.opcode == I.OP_Jump else (insn.p2,)
             starts.update(t for t in targets if first <= t <= last)
     for pc in range(first, last + 1):
@@ -119,6 +142,9 @@ class _Gen:
         self.lines = []
         self.consts = []
         self.closures = set()
+        # pc -> end of the fused runs called whole, and those the code calls.
+        self.fused = {}
+        self.fused_called = set()
         # The cursor whose row the local ``rec`` holds (None for a NULL row), while no
         # instruction since could have moved it; None when unknown.
         self.rec_cursor = None
@@ -135,9 +161,12 @@ class _Gen:
             self.lines.append("    " * indent + line)
 
 
-def _compile(insns, first, last):
+def _compile(insns, first, last, fused):
     g = _Gen(insns, first, last)
     starts = _block_starts(insns, first, last)
+    # A fused run is called whole only if no jump lands inside it.
+    g.fused = {pc: end for pc, end in fused.items()
+               if first <= pc and end - 1 <= last and not any(t in starts for t in range(pc + 1, end))}
     body = []
     g.lines = body
     pc = first
@@ -146,11 +175,15 @@ def _compile(insns, first, last):
         pc = _block(g, pc, starts)
     g.emit(2, "return pc")
     closures = sorted(g.closures)
-    head = ["def make(vm, regs, cursors, conn, ops, consts):", "    state = vm.state"]
+    used_fused = sorted(g.fused_called)
+    head = ["def make(vm, regs, cursors, conn, ops, fops, consts):", "    state = vm.state",
+            "    params = vm.params"]
     for i in range(len(g.consts)):
         head.append("    k%d = consts[%d]" % (i, i))
     for c in closures:
         head.append("    op_%d = ops[%d]" % (c, c))
+    for c in used_fused:
+        head.append("    fop_%d = fops[%d]" % (c, c))
     head.append("    def region(pc):")
     head.append("        while True:")
     # Blocks were written from indent 2; the while's body is at indent 3.
@@ -160,8 +193,8 @@ def _compile(insns, first, last):
     exec(compile(src, "<loop %d-%d>" % (first, last), "exec"), env)
     factory = env["make"]
     consts = g.consts
-    return Region(first, last, sorted(starts), lambda vm, ops: factory(
-        vm, vm.regs, vm.cursors, vm.conn, ops, consts))
+    return Region(first, last, sorted(starts), used_fused, lambda vm, ops, fops: factory(
+        vm, vm.regs, vm.cursors, vm.conn, ops, fops, consts))
 
 
 def _block(g, pc, starts):
@@ -172,6 +205,18 @@ def _block(g, pc, starts):
     g.rec_vals = False
     while True:
         insn = insns[pc]
+        end = g.fused.get(pc)
+        if end is not None:
+            # The run's closure returns ``end`` or an exit (a wait resumes inside the run).
+            g.rec_cursor = None
+            g.rec_vals = False
+            g.fused_called.add(pc)
+            g.emit(3, "r = fop_%d()\nif r != %d:\n    return r" % (pc, end))
+            pc = end
+            if pc > last or pc in starts:
+                g.emit(3, "pc = %d" % pc)
+                return pc
+            continue
         if insn.opcode not in _KEEPS_REC:
             g.rec_cursor = None
             g.rec_vals = False
@@ -396,6 +441,10 @@ else:
         return False
     if op == I.OP_Integer:
         g.emit(3, "regs[%d] = %d" % (p2, p1))
+        return False
+    if op == I.OP_Variable:
+        # op_variable checked P1 against the parameter count when its closure was made.
+        g.emit(3, "regs[%d] = params[%d]" % (p2, p1))
         return False
     if op == I.OP_Null and p3 <= p2:
         g.emit(3, "regs[%d] = None" % p2)

@@ -200,7 +200,7 @@ class VM:
         if proto is None:
             from limbodb.vdbe.codegen import compile_regions
             proto = program.proto = _prototype(program.insns)
-            program.regions = compile_regions(program.insns)
+            program.regions = compile_regions(program.insns, proto)
         ops = self.ops = [factory(self, insn, pc) for pc, factory, insn in proto]
         if program.regions:
             self._enter_regions(ops, proto)
@@ -218,7 +218,8 @@ class VM:
             for pc in range(region.first, region.last + 1):
                 plain[pc] = ops[pc] if len(proto[pc]) == 3 and proto[pc][2] is insns[pc] \
                     else table[insns[pc].opcode](self, insns[pc], pc)
-            run = region.make(self, plain)
+            # Before block starts get their entries: a fused run's closure is still at its pc.
+            run = region.make(self, plain, {pc: ops[pc] for pc in region.fused})
             for start in region.starts:
                 ops[start] = _entry(run, start)
 

@@ -94,6 +94,19 @@ def test_a_scan_loop_becomes_one_region_entered_at_its_head():
     assert len(entries) < region.last + 1 - region.first
 
 
+def test_a_loop_calls_its_fused_insert_runs_whole():
+    conn = Connection(":memory:", MemoryIO())
+    run_sync(conn.io, conn.open)
+    _run(conn, "CREATE TABLE t1(a INTEGER PRIMARY KEY, b, c)")
+    _run(conn, "CREATE TABLE t2(a INTEGER PRIMARY KEY, b, c)")
+    _run(conn, "CREATE INDEX t2b ON t2(b)")
+    st, _ = conn.prepare("INSERT INTO t2 SELECT a, b, c FROM t1 WHERE b > 0")
+    program = st.vm.program
+    fused = {pc for pc, factory, _ in program.proto if factory.__name__ in ("idx_insert_run", "insert_run")}
+    assert len(fused) == 2
+    assert {pc for region in program.regions for pc in region.fused} == fused
+
+
 def test_programs_without_loops_compile_nothing():
     conn = Connection(":memory:", MemoryIO())
     run_sync(conn.io, conn.open)
@@ -116,6 +129,16 @@ def _sim_results(io):
                 "SELECT b % 5, count(*), max(c) FROM t1 GROUP BY 1",
                 "SELECT a, length(c) FROM t1 WHERE a > 100 ORDER BY c DESC, a LIMIT 7",
                 "SELECT count(*) FROM t1 AS x JOIN t1 AS y ON y.b = x.b WHERE x.a < 200"):
+        rows, w = _run(conn, sql)
+        out.append(rows)
+        waits += w
+    # A loop that writes: its MakeRecord+IdxInsert and MakeRecord+Insert are fused runs the
+    # region calls whole, and their B-tree writes wait mid-run.
+    _run(conn, "CREATE TABLE t3(a INTEGER PRIMARY KEY, b, c)")
+    _run(conn, "CREATE INDEX t3bc ON t3(b, c)")
+    _, w = _run(conn, "INSERT INTO t3 SELECT a, b, c FROM t1 WHERE a % 3 <> 0")
+    waits += w
+    for sql in ("SELECT b, a FROM t3 ORDER BY b, c, a", "PRAGMA integrity_check"):
         rows, w = _run(conn, sql)
         out.append(rows)
         waits += w
