@@ -29,7 +29,7 @@ class ProgramBuilder:
     __slots__ = ("insns", "nregs", "ncursors", "labels", "conn", "schema", "write", "read",
                  "counts_changes", "column_names", "column_decltypes", "param_count", "param_names",
                  "plan", "plan_parent", "nsubqueries", "prologue", "constants", "_init_label",
-                 "fk_check", "cdc")
+                 "fk_check", "cdc", "flatten_facts")
 
     def __init__(self, conn):
         self.conn = conn
@@ -59,6 +59,9 @@ class ProgramBuilder:
         self.fk_check = False
         # Change data capture of this program (translate/cdc.py CdcWriter), or None.
         self.cdc = None
+        # What translate/flatten.py learned about this statement's CTEs and cores, by id (the
+        # node is kept with its fact so that the id stays its own).
+        self.flatten_facts = {}
         self.emit(OP_Init, 0, self._init_label)
 
     # ---------------------------------------------------------------- emitting

@@ -124,13 +124,14 @@ def _names_local(col, local):
     return opaque or col.name.lower() in names or (bool(quals) and col.name.lower() in ("rowid", "oid", "_rowid_"))
 
 
-def discover(b, scope, exprs, where=False):
+def discover(b, scope, exprs, exists_uncoded=False):
     """Calls of ``scope``'s query inside the subqueries of ``exprs``.
 
     Each subquery that may hold one is compiled and its code thrown away while
-    ``scope.discovered`` collects the calls handed to this query. In a WHERE,
-    SQLite codes an EXISTS without its result columns, so calls found only
-    there are read from a NULL register instead.
+    ``scope.discovered`` collects the calls handed to this query. SQLite codes an
+    EXISTS without its result columns, so where the query computes no aggregates
+    (``exists_uncoded``: a WHERE, the ORDER BY of a non-aggregate query) calls
+    found only there are read from a NULL register instead.
     """
     from limbodb.translate.select import result_columns
     from limbodb.translate.subquery import probe
@@ -145,7 +146,7 @@ def discover(b, scope, exprs, where=False):
                 result_columns(b, sub.select, probe(scope))
             finally:
                 got, scope.discovered = scope.discovered, None
-            if where and got:
+            if exists_uncoded and got:
                 dropped = _exists_results(sub)
                 null = None
                 for n in got:
@@ -159,6 +160,25 @@ def discover(b, scope, exprs, where=False):
                 continue
             found.extend(got)
     return found
+
+
+def raise_uncomputed_aggregate(b, from_, parent, ctes, subqueries):
+    """Raise "misuse of aggregate: NAME()" for the first of ``subqueries`` (each in
+    the query over ``from_``, outside its aggregates) that codes a call of that query.
+
+    Each is compiled, code thrown away, as the WHERE of ``SELECT 1 FROM from_``: a WHERE
+    is where such a call is not computed, which raises SQLite's error and reads the
+    calls in EXISTS result columns, which SQLite never codes, from NULL.
+    """
+    from limbodb.translate.select import result_columns
+    for sub in subqueries:
+        if not any(n.__class__ is ast.FunctionCall and (n.args or n.order_by or n.filter) and
+                   is_aggregate_call(b.conn, n) for n in _subtree(sub)):
+            continue
+        if sub.__class__ is ast.In:
+            sub = ast.In(ast.Literal(None), None, sub.select, None, False)
+        core = ast.SelectCore(False, [ast.ResultColumn(ast.Literal(1), None, "1")], from_, sub, None, None, None)
+        result_columns(b, ast.Select(None, [core], [], None, None, None), parent, ctes)
 
 
 def _exists_results(e):

@@ -15,13 +15,14 @@ subqueries by compiling them once and discarding the code). Compounds run each
 core into a shared pipeline (UNION ALL) or ephemeral indexes (UNION, INTERSECT,
 EXCEPT). A subquery sees the CTEs of the queries around it. FROM
 subqueries, views and CTEs (WITH RECURSIVE too) are materialized into
-ephemeral tables. Mirrors sqlite src/select.c, Turso core/translate/select.rs.
+ephemeral tables, without the columns SQLite's flattening would never compute
+(translate/flatten.py). Mirrors sqlite src/select.c, Turso core/translate/select.rs.
 """
 
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.storage.record import KeyInfo
-from limbodb.translate import planner, window
+from limbodb.translate import flatten, planner, window
 from limbodb.translate.attach import TEMP, bound_db, find_source, has_aux
 from limbodb.translate.expr import (
     AFF_BLOB, AFF_NONE, Scope, Source, code_expr, code_if_false, expr_affinity,
@@ -66,6 +67,7 @@ def compile_select(b, sel, parent, sink, ctes=None):
     if sel.with_ is not None:
         for cte in sel.with_.ctes:
             ctes[cte.name.lower()] = cte
+        flatten.note_with(b, sel)
     cores = sel.cores
     if len(cores) == 1:
         return _compile_single(b, sel, cores[0], parent, sink, ctes)
@@ -189,15 +191,32 @@ class _Pipeline:
 
 # ------------------------------------------------------------------ sources
 
-def open_sources(b, from_items, parent, ctes, write_cursor_for=None):
-    """Open a cursor per FROM item (materializing subqueries); returns the Source list."""
+def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None):
+    """Open a cursor per FROM item (materializing subqueries); returns the Source list.
+
+    ``outer``: (select, core) whose FROM this is; then subqueries SQLite would flatten
+    leave out the columns the core never reads, and an ORDER BY SQLite drops is dropped
+    (translate/flatten.py).
+    """
     sources = []
-    for item in _flatten(from_items):
+    items = _flatten(from_items)
+    prune = None
+    if outer is not None:
+        fparent = []
+
+        def prune(item, sub, alias, names, pctes, unknown=False):
+            if not fparent:
+                fparent.append(flatten.parent_of(b, outer[0], outer[1], items))
+            sub = flatten.without_order(b, fparent[0], sub, parent, pctes)
+            return flatten.pruned(b, outer[0], outer[1], fparent[0], items, item, sub, alias, names, parent,
+                                  pctes, unknown)
+    for item in items:
         cls = item.__class__
         if cls is ast.TableRef:
-            src = _table_source(b, item, parent, ctes)
+            src = _table_source(b, item, parent, ctes, prune)
         elif cls is ast.SubqueryRef:
-            src = _materialize(b, item.select, item.alias, parent, ctes)
+            sub = item.select if prune is None else prune(item, item.select, item.alias, None, ctes)
+            src = _materialize(b, sub, item.alias, parent, ctes)
         else:
             from limbodb.translate.tvf import open_source
             src = open_source(b, item)
@@ -221,7 +240,7 @@ def _flatten(items):
     return out
 
 
-def _table_source(b, ref, parent, ctes):
+def _table_source(b, ref, parent, ctes, prune=None):
     name = ref.name
     lname = name.lower()
     if ref.schema is None and lname in ctes:
@@ -233,7 +252,15 @@ def _table_source(b, ref, parent, ctes):
         if _recursive_core(cte) is not None:
             src = _materialize_recursive(b, cte, ref.alias or name, parent, inner)
         else:
-            src = _materialize(b, cte.select, ref.alias or name, parent, inner)
+            sub = cte.select
+            uses = b.flatten_facts.get(id(cte))
+            uses = uses[1] if uses is not None else None
+            # SQLite materializes a CTE that is MATERIALIZED or named twice (unless NOT MATERIALIZED).
+            if prune is not None and cte.materialized is not True and (
+                    uses is None or uses <= 1 or cte.materialized is False):
+                sub = prune(ref, sub, ref.alias or name, cte.columns, inner,
+                            uses is None and cte.materialized is not False)
+            src = _materialize(b, sub, ref.alias or name, parent, inner)
         if cte.columns:
             src.col_names = list(cte.columns)
         return src
@@ -246,7 +273,10 @@ def _table_source(b, ref, parent, ctes):
         view = schema.views.get(lname)
     if view is not None:
         with bound_db(b.conn, view_db):
-            src = _materialize(b, view.select, ref.alias or view.name, parent, {})
+            sub = view.select
+            if prune is not None:
+                sub = prune(ref, sub, ref.alias or view.name, view.columns, {})
+            src = _materialize(b, sub, ref.alias or view.name, parent, {})
         if view.columns:
             src.col_names = list(view.columns)
         return src
@@ -314,6 +344,7 @@ def _materialize_recursive(b, cte, alias, parent, ctes):
     op = sel.ops[r - 1]
     if op not in ("UNION", "UNION ALL") or sel.order_by:
         raise OperationalError(f"recursive CTE {cte.name} must use UNION or UNION ALL without ORDER BY")
+    flatten.mark_compound(b, sel, recursive=True)
     init = ast.Select(None, sel.cores[:r], sel.ops[:r - 1], None, None, None)
     step = ast.Select(None, sel.cores[r:], sel.ops[r:], None, None, None)
     cols = result_columns(b, init, parent, ctes)
@@ -463,8 +494,9 @@ def _compile_single(b, sel, core, parent, sink, ctes):
     if core.__class__ is ast.Values:
         return _compile_values(b, sel, core, parent, sink, ctes)
     if window.uses_windows(b, sel, core):
+        flatten.mark_window(b, core)
         return window.compile_window_select(b, sel, core, parent, sink, ctes)
-    sources = open_sources(b, core.from_, parent, ctes)
+    sources = open_sources(b, core.from_, parent, ctes, outer=(sel, core))
     scope = Scope([s for s, _ in sources], parent)
     scope.ctes = ctes
     _apply_using(scope, sources)
@@ -742,16 +774,22 @@ def _collect_aggregates(b, core, cols, order, scope):
     Only the result columns and GROUP BY make a query an aggregate one; then HAVING,
     ORDER BY and the WHERE of a subquery may hold calls too.
     """
-    calls = _own_calls(b, scope, [c.expr for c in cols])
+    # A window query's inner query ends with the values only its ORDER BY reads.
+    nresult = len(cols) - sum(rc.__class__ is window.OrderOnlyColumn for rc in core.columns)
+    calls = _own_calls(b, scope, [c.expr for c in cols[:nresult]])
     grouped = bool(calls) or core.group_by is not None
     if core.having is not None and not grouped:
         raise OperationalError("HAVING clause on a non-aggregate query")
     rest = [core.having] if core.having is not None else []
     if order:
         rest.extend(t[0] for t in order)
-    more = _own_calls(b, scope, rest)
+    rest.extend(c.expr for c in cols[nresult:])
+    more = _own_calls(b, scope, rest, not grouped)
     if more and not grouped:
-        raise OperationalError(f"misuse of aggregate: {more[0].name}()")
+        # SQLite codes each term and its last message stands, but a subquery coded after
+        # an error is skipped: the last call written here, else the first subquery's.
+        last = next((n for e in reversed(rest) for n in walk(e) if any(n is m for m in more)), more[0])
+        raise OperationalError(f"misuse of aggregate: {last.name}()")
     aggs = []
     seen = set()
     for n in calls + more:
@@ -769,16 +807,16 @@ def _collect_aggregates(b, core, cols, order, scope):
         for n in walk(core.where):
             if is_aggregate_call(b.conn, n) and not (grouped and claimed_outside(b, scope, n)):
                 raise OperationalError(f"misuse of aggregate function {n.name}()")
-        for n in discover(b, scope, [core.where], where=True):
+        for n in discover(b, scope, [core.where], exists_uncoded=True):
             raise OperationalError(f"misuse of aggregate: {n.name}()")
     return aggs
 
 
-def _own_calls(b, scope, exprs):
+def _own_calls(b, scope, exprs, exists_uncoded=False):
     """The aggregate calls in ``exprs`` and in their subqueries that belong to ``scope``'s query."""
     calls = [n for e in exprs for n in walk(e)
              if is_aggregate_call(b.conn, n) and not claimed_outside(b, scope, n)]
-    calls.extend(discover(b, scope, exprs))
+    calls.extend(discover(b, scope, exprs, exists_uncoded))
     return calls
 
 
@@ -1287,6 +1325,7 @@ def _compile_values(b, sel, core, parent, sink, ctes):
 
 
 def _compile_compound(b, sel, parent, sink, ctes):
+    flatten.mark_compound(b, sel)
     cores = sel.cores
     ops = sel.ops
     first_sel = ast.Select(None, [cores[0]], [], None, None, None)

@@ -12,7 +12,7 @@ qualifier. Mirrors sqlite src/update.c (updateFromSelect, sqlite3Update).
 
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
-from limbodb.translate import trigger
+from limbodb.translate import flatten, trigger
 from limbodb.translate.attach import dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import walk
@@ -69,6 +69,7 @@ def translate_update_from(stmt, conn):
     cols = [ast.ResultColumn(ast.Column("rowid", name), None, "rowid")]
     cols += [ast.ResultColumn(e, None, "") for _i, e in sets]
     core = ast.SelectCore(False, cols, [ref] + from_items, stmt.where)
+    flatten.mark_update(b, core)
     compile_select(b, ast.Select(stmt.with_, [core], [], stmt.order_by, stmt.limit, stmt.offset), None, sink)
 
     base = b.alloc_reg(len(table.columns))
@@ -117,6 +118,7 @@ def _without_rowid(b, stmt, table, sets, from_items, fire):
     cols = [ast.ResultColumn(ast.Column(table.columns[c].name, name), None, "") for c in pk]
     cols += [ast.ResultColumn(e, None, "") for _i, e in sets]
     core = ast.SelectCore(False, cols, [ref] + from_items, stmt.where)
+    flatten.mark_update(b, core)
     compile_select(b, ast.Select(stmt.with_, [core], [], stmt.order_by, stmt.limit, stmt.offset), None, sink)
 
     done_keys = b.alloc_cursor()

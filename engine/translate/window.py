@@ -11,6 +11,11 @@ and LIMIT. Named windows (WINDOW clause, ``OVER w``, ``OVER (w ORDER BY ...)``)
 are resolved here with SQLite's error messages; so are misplaced window
 functions. Mirrors sqlite src/window.c (sqlite3WindowRewrite, windowCheckValue)
 and resolve.c; the evaluation itself is in vdbe/execute_window.py.
+
+SQLite keeps a subquery of the result columns or ORDER BY in the outer query
+unless it sits inside a window function its last pass computes, so an
+aggregate there that belongs to this query is never computed: "misuse of
+aggregate" (``_uncomputed_subqueries``).
 """
 
 from limbodb.errors import OperationalError
@@ -18,6 +23,7 @@ from limbodb.functions import AGGREGATE, FUNCTIONS
 from limbodb.functions.window import WINDOW
 from limbodb.parser import ast
 from limbodb.translate.expr import Scope, code_expr, walk
+from limbodb.translate.resolve import raise_uncomputed_aggregate
 from limbodb.vdbe import execute_window as W
 from limbodb.vdbe.execute_sort import collated_minmax
 from limbodb.vdbe.insn import OP_Insert, OP_MakeRecord, OP_NewRowid, OP_OpenEphemeral, OP_Window
@@ -30,6 +36,25 @@ _EXCLUDE = {None: W.EXCLUDE_NO_OTHERS, "NO OTHERS": W.EXCLUDE_NO_OTHERS, "CURREN
             "GROUP": W.EXCLUDE_GROUP, "TIES": W.EXCLUDE_TIES}
 # min()/max() as built in: given a collated column they compare with its collation.
 _BUILTIN_MINMAX = {name: FUNCTIONS.get(name, 1).fn for name in ("min", "max")}
+
+
+# Built-in window functions whose frame SQLite fixes (window.c sqlite3WindowUpdate): they
+# share a pass only with windows of that frame.
+_FIXED_FRAME = {"row_number": ("ROWS", "UNBOUNDED PRECEDING", "CURRENT ROW"),
+                "dense_rank": ("RANGE", "UNBOUNDED PRECEDING", "CURRENT ROW"),
+                "rank": ("RANGE", "UNBOUNDED PRECEDING", "CURRENT ROW"),
+                "percent_rank": ("GROUPS", "CURRENT ROW", "UNBOUNDED FOLLOWING"),
+                "cume_dist": ("GROUPS", "FOLLOWING", "UNBOUNDED FOLLOWING"),
+                "ntile": ("ROWS", "CURRENT ROW", "UNBOUNDED FOLLOWING"),
+                "lead": ("ROWS", "UNBOUNDED PRECEDING", "UNBOUNDED FOLLOWING"),
+                "lag": ("ROWS", "UNBOUNDED PRECEDING", "CURRENT ROW")}
+
+
+class OrderOnlyColumn(ast.ResultColumn):
+    """A value of the inner query that only the ORDER BY reads: it does not make the
+    query an aggregate one (select.py counts it with the ORDER BY)."""
+
+    __slots__ = ()
 
 
 def _is_window_call(n):
@@ -262,10 +287,12 @@ def compile_window_select(b, sel, core, parent, sink, ctes):
     # First pass: collect the extras and the calls; the outer expressions come later.
     for rc in window_cols:
         rw.rewrite(rc.expr)
+    nresult = len(rw.extras)
     order_terms()
 
     def inner_select():
-        cols = base + [ast.ResultColumn(e, None, f"w{k}") for k, e in enumerate(rw.extras)]
+        cols = base + [(ast.ResultColumn if k < nresult else OrderOnlyColumn)(e, None, f"w{k}")
+                       for k, e in enumerate(rw.extras)]
         return ast.Select(None, [ast.SelectCore(False, cols, core.from_, core.where, core.group_by, core.having,
                                                 None)], [], None, None, None)
     cursor = b.alloc_cursor()
@@ -280,6 +307,7 @@ def compile_window_select(b, sel, core, parent, sink, ctes):
     outer_parent = b.plan_parent
     b.plan_parent = b.add_plan(f"CO-ROUTINE {winname}")
     inner_cols = compile_select(b, inner_select(), parent, insert, ctes)
+    raise_uncomputed_aggregate(b, core.from_, parent, ctes, _uncomputed_subqueries(rw, sel, core))
     if any(s.part_cols or s.order_cols for s in rw.specs):
         b.add_plan("USE TEMP B-TREE FOR ORDER BY")
     b.plan_parent = outer_parent
@@ -334,3 +362,136 @@ def compile_window_select(b, sel, core, parent, sink, ctes):
     for i, p in passthrough:
         cols[i].decltype = inner_cols[p].decltype
     return cols
+
+
+def _uncomputed_subqueries(rw, sel, core):
+    """The subqueries that SQLite's rewrite leaves where this query's aggregates are not
+    computed, in the order SQLite codes them.
+
+    sqlite3WindowRewrite moves into the inner query only columns, aggregate calls and the
+    window functions of one pass (those sharing the first one's window, window.c
+    sqlite3WindowLink); the rest of the result columns and ORDER BY stays outside, and
+    the other window functions move whole into the inner query, which is rewritten the
+    same way. So only the last pass's window functions read the aggregate query; the
+    arguments, FILTER and window of an earlier pass's, coded before the outer query,
+    are as outside as the result columns. An ORDER BY term naming a result column (by
+    alias, number or an equal expression) holds copies of its window functions that
+    start a pass of their own.
+    """
+    order_by = sel.order_by or () if len(sel.cores) == 1 else ()
+    aliases = {rc.alias.lower(): rc.expr for rc in core.columns if rc.alias is not None}
+    entries = [(c, True, False) for rc in core.columns for c in _window_calls(rc.expr)]
+    terms = []
+    for t in order_by:
+        ref = _result_ref(t.expr, core.columns, aliases)
+        if ref is None:
+            terms.append(t.expr)
+            entries.extend((c, True, False) for c in _window_calls(t.expr))
+        else:
+            entries.extend((c, False, True) for c in _window_calls(ref))
+    keys = [_pass_key(rw, c) for c, _, _ in entries]
+    passes = []
+    pending = list(range(len(entries)))
+    while pending:
+        # Only the first pass leaves out unlinked copies; the inner query links all it gets.
+        linked = [i for i in pending if entries[i][1]] if not passes else pending
+        head = keys[linked[0]]
+        now = [i for i in linked if keys[i] == head]
+        passes.append(now)
+        pending = [i for i in pending if i not in now]
+    out = []
+    for now in reversed(passes[:-1]):
+        for i in reversed(now):
+            call, _, copy = entries[i]
+            if copy:
+                continue
+            wd = rw.window_def(call.over)
+            for e in [*(wd.partition_by or ()), *(t.expr for t in wd.order_by or ()), *(call.args or ()),
+                      call.filter]:
+                out.extend(_subqueries(e))
+    for rc in core.columns:
+        out.extend(_subqueries(rc.expr))
+    for e in terms:
+        out.extend(_subqueries(e))
+    return out
+
+
+def _result_ref(e, columns, aliases):
+    """The result column expression an ORDER BY term stands for, or None."""
+    if e.__class__ is ast.Column and e.table is None and e.name.lower() in aliases:
+        return aliases[e.name.lower()]
+    if e.__class__ is ast.Literal and e.kind == ast.LIT_VALUE and e.value.__class__ is int:
+        if 1 <= e.value <= len(columns) and columns[e.value - 1].expr.__class__ is not ast.Star:
+            return columns[e.value - 1].expr
+        return None
+    if _subqueries(e, True):
+        return None
+    key = ast.dump(e)
+    return next((rc.expr for rc in columns if ast.dump(rc.expr) == key), None)
+
+
+def _pass_key(rw, call):
+    """What decides whether two window functions share a pass (sqlite3WindowCompare)."""
+    wd = rw.window_def(call.over)
+    order = wd.order_by or ()
+    exprs = [*(wd.partition_by or ()), *(t.expr for t in order)]
+    if any(_subqueries(e, True) for e in exprs):
+        return object()  # sqlite3ExprCompare finds no two subqueries equal
+    fr = wd.frame
+    fixed = _FIXED_FRAME.get(call.name.lower())
+    if fixed is not None:
+        frame = (*fixed, None, None, None)
+    elif fr is None:
+        frame = ("RANGE", "UNBOUNDED PRECEDING", "CURRENT ROW", None, None, None)
+    else:
+        end = fr.end or ast.FrameBound("CURRENT ROW", None)
+        frame = (fr.units, fr.start.kind, end.kind, _dump(fr.start.expr), _dump(end.expr),
+                 None if fr.exclude == "NO OTHERS" else fr.exclude)
+    return (tuple(ast.dump(e) for e in wd.partition_by or ()),
+            tuple((ast.dump(t.expr), bool(t.desc),
+                   t.nulls == ast.NULLS_FIRST or (t.nulls != ast.NULLS_LAST and not t.desc)) for t in order),
+            frame)
+
+
+def _dump(e):
+    return None if e is None else ast.dump(e)
+
+
+def _window_calls(e):
+    """The window function calls of ``e`` (not of its subqueries), left to right."""
+    return [n for n in _left_to_right(e) if _is_window_call(n)]
+
+
+def _subqueries(e, inside_windows=False):
+    """The subqueries of ``e`` (not nested ones), left to right; none inside a window
+    function call unless ``inside_windows``."""
+    return [n for n in _left_to_right(e, inside_windows)
+            if n.__class__ in (ast.Subquery, ast.Exists) or (n.__class__ is ast.In and n.select is not None)]
+
+
+def _left_to_right(e, inside_windows=True):
+    """The nodes of ``e`` in evaluation order, not descending into subqueries (an IN
+    subquery comes after its left operand)."""
+    out = []
+    stack = [(e, False)] if e is not None else []
+    while stack:
+        n, done = stack.pop()
+        if done:
+            out.append(n)
+            continue
+        cls = n.__class__
+        if cls in (ast.Subquery, ast.Exists) or (cls is ast.In and n.select is not None):
+            stack.append((n, True))
+            if cls is ast.In:
+                stack.append((n.expr, False))
+            continue
+        out.append(n)
+        if not inside_windows and _is_window_call(n):
+            continue
+        kids = []
+        for f in n._fields:
+            v = getattr(n, f, None)
+            for x in (v if isinstance(v, (list, tuple)) else (v,)):
+                kids.extend(y for y in (x if isinstance(x, tuple) else (x,)) if isinstance(y, ast.Node))
+        stack.extend((k, False) for k in reversed(kids))
+    return out
