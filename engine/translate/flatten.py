@@ -225,11 +225,13 @@ def _is_copy(e, core):
     return any(ast.dump(rc.expr) == d for rc in core.columns)
 
 
-def _has_aggregate(b, exprs):
+def has_aggregate(b, exprs):
+    """Whether an aggregate call is anywhere in ``exprs``, subqueries included."""
     return any(is_aggregate_call(b.conn, n) for e in exprs if e is not None for n in _nodes(e))
 
 
-def _has_window(root):
+def has_window(root):
+    """Whether a window function is anywhere under ``root``, subqueries included."""
     return any(n.__class__ is ast.FunctionCall and n.over is not None for n in _nodes(root))
 
 
@@ -240,7 +242,7 @@ def without_order(b, parent, sub, parent_scope, ctes):
     if not sub.order_by or sub.limit is not None or parent.unknown or parent.order_reqd or not (
             parent.order or parent.join):
         return sub
-    if any(_is_aggregate(b, core) for core in sub.cores) or _has_aggregate(b, [t.expr for t in sub.order_by]):
+    if any(_is_aggregate(b, core) for core in sub.cores) or has_aggregate(b, [t.expr for t in sub.order_by]):
         return sub
     # SQLite resolves the ORDER BY before it drops it: an error there (no such column) stays.
     from limbodb.translate.select import result_columns
@@ -250,7 +252,7 @@ def without_order(b, parent, sub, parent_scope, ctes):
 
 def _is_aggregate(b, core):
     return core.__class__ is ast.SelectCore and (
-        core.group_by is not None or _has_aggregate(b, list(core.columns) + [core.having]))
+        core.group_by is not None or has_aggregate(b, list(core.columns) + [core.having]))
 
 
 def pruned(b, sel, core, parent, items, item, sub, alias, names, parent_scope, ctes, unknown=False):
@@ -417,7 +419,7 @@ def _flattens(b, parent, items, item, outer_join, sub, parent_scope, ctes):
     for core in sub.cores:
         if core.__class__ is not ast.SelectCore or not core.from_ or core.distinct:  # (7), (4), (17b/c)
             return False
-        if _is_aggregate(b, core) or _has_window(core):                        # aggregates, (25)
+        if _is_aggregate(b, core) or has_window(core):                        # aggregates, (25)
             return False
     if parent.unknown:
         return None
@@ -429,7 +431,7 @@ def _flattens(b, parent, items, item, outer_join, sub, parent_scope, ctes):
     if outer_join and (parent.distinct or any(
             len(its) > 1 or its[0].__class__ is ast.FunctionRef for its in sub_items)):
         return False                                                             # (3a), (3b), (3d)
-    if sub.order_by and (parent.order or parent.agg or _has_aggregate(b, [t.expr for t in sub.order_by])):
+    if sub.order_by and (parent.order or parent.agg or has_aggregate(b, [t.expr for t in sub.order_by])):
         return False                                                             # (11), (16)
     # An ordered subquery first in FROM under a complex result set runs as a co-routine
     # (sqlite3Select, so that the functions run on its rows only).

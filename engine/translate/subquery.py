@@ -15,8 +15,9 @@ from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.storage.record import KeyInfo
 from limbodb.translate.expr import (
-    Scope, code_temp, expr_affinity, expr_collation,
+    Scope, code_temp, expr_affinity, expr_collation, walk,
 )
+from limbodb.translate.flatten import has_aggregate, has_window
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_Affinity, OP_Copy, OP_Eq, OP_Found, OP_Goto, OP_IdxInsert, OP_If,
     OP_Integer, OP_IsNull, OP_MakeRecord, OP_Not, OP_NotNull, OP_Null, OP_Once, OP_OpenEphemeral,
@@ -28,6 +29,36 @@ def _select_with_limit_one(sel):
     if sel.limit is not None:
         return sel
     return ast.Select(sel.with_, sel.cores, sel.ops, sel.order_by, ast.Literal(1), None)
+
+
+def _exists_select(b, sel, scope):
+    """What an EXISTS subquery computes in SQLite, whose rows go to SRT_Exists: no ORDER BY
+    (IgnorableOrderby) and, in a single query or UNION ALL arms, no DISTINCT
+    (IgnorableDistinct) and no result column but those holding aggregate or window
+    calls (selectInnerLoop codes none for SRT_Exists). Names are resolved first, so an
+    error there stands."""
+    simple = all(op == "UNION ALL" for op in sel.ops)
+    cores = [_exists_core(b, core) for core in sel.cores] if simple else sel.cores
+    if not sel.order_by and all(new is old for new, old in zip(cores, sel.cores)):
+        return sel
+    from limbodb.translate.select import result_columns
+    result_columns(b, sel, probe(scope))
+    return ast.Select(sel.with_, cores, sel.ops, None, sel.limit, sel.offset)
+
+
+def _exists_core(b, core):
+    if core.__class__ is not ast.SelectCore:
+        return core
+    # WHERE, GROUP BY and HAVING may name a result column by its alias: that one stays.
+    named = {n.name.lower() for e in (core.where, core.having, *(core.group_by or ())) for n in walk(e)
+             if n.__class__ is ast.Column and n.table is None}
+    # A column with an aggregate keeps the query an aggregate one (its calls are computed).
+    cols = [rc if rc.expr.__class__ is ast.Literal or has_aggregate(b, [rc.expr]) or has_window(rc.expr)
+            or (rc.alias is not None and rc.alias.lower() in named)
+            else ast.ResultColumn(ast.Literal(None), rc.alias, "NULL") for rc in core.columns]
+    if not core.distinct and all(new.expr is old.expr for new, old in zip(cols, core.columns)):
+        return core
+    return ast.SelectCore(False, cols, core.from_, core.where, core.group_by, core.having, core.windows)
 
 
 def code_scalar_subquery(b, scope, e, target):
@@ -58,7 +89,7 @@ def code_exists(b, scope, e, target):
     inner = Scope([], scope)
     flag = _begin_cached(b)
     b.emit(OP_Integer, 0, result)
-    _compile_sub(b, e.select, scope, inner, sink, "SCALAR SUBQUERY")
+    _compile_sub(b, _exists_select(b, e.select, scope), scope, inner, sink, "SCALAR SUBQUERY")
     b.resolve(done)
     _end_cached(b, flag, inner.correlated)
     if e.negated:
