@@ -261,8 +261,17 @@ def free_space(data, info):
     _, first, n, top, frag = _HDR.unpack_from(data, hdr)
     if top == 0:
         top = 65536
-    total = top - (hdr + header_size(info.ptype) + 2 * n) + frag
+    blocks, sizes = _walk_chain(data, first, top)
+    info.free = top - (hdr + header_size(info.ptype) + 2 * n) + frag + sizes
+    info.fblocks = blocks
+    return info.free
+
+
+def _walk_chain(data, first, top):
+    """(offsets, total size) of the freeblock chain from ``first``; corrupt unless it
+    ascends inside the content area (from ``top``) without overlapping."""
     blocks = []
+    total = 0
     blk = first
     end = len(data)
     unpack = _FREEBLOCK.unpack_from
@@ -275,18 +284,18 @@ def free_space(data, info):
         total += sz
         blocks.append(blk)
         blk = nxt
-    info.free = total
-    info.fblocks = blocks
-    return total
+    return blocks, total
 
 
 def _freeblocks(data, info):
-    """``info.fblocks``, walking (and checking) the chain if it is not known yet."""
+    """``info.fblocks``, walking (and checking) the chain if it is not known yet.
+
+    Called mid-edit (a cell's pointer already gone): so it leaves ``info.free`` alone.
+    """
     blocks = info.fblocks
     if blocks is None:
-        info.free = None
-        free_space(data, info)
-        blocks = info.fblocks
+        _, first, _, top, _ = _HDR.unpack_from(data, info.hdr)
+        blocks = info.fblocks = _walk_chain(data, first, top or 65536)[0]
     return blocks
 
 

@@ -9,7 +9,7 @@ integrity_check and the structural walker (check_tree).
 import bisect
 import functools
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from limbodb.io import MemoryIO, run_sync
@@ -88,6 +88,8 @@ def scan(io, cur, index):
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(table_op, min_size=1, max_size=12), min_size=1, max_size=4))
+# Found in Pyodide: a delete on a page whose freeblocks were not listed yet counted a pointer twice.
+@example([[("bulk", 0, 510, 2, 0), ("delrange", 0, 477), ("bulk", 0, 50, 2, 0)]])
 def test_table_btree_matches_a_sorted_model(batches):
     io, pager = fresh()
     root = run_sync(io, create_btree, pager, False)

@@ -273,3 +273,28 @@ def test_the_cached_freeblock_list_follows_the_chain_across_edits():
             # None only after an insert that defragmented (a fresh decode counts it on demand).
             assert info.free in (None, fresh.free)
     assert seen["blocks"] > 10000 and seen["merged into gap"] > 100 and seen["cached"] > 10000, seen
+
+
+def test_a_drop_that_lists_the_freeblocks_first_keeps_the_free_count_exact():
+    # The first drop on a freshly decoded page walks the chain mid-edit (its pointer is
+    # already gone): the free count must take the cell and its pointer once.
+    page = Page(2, bytearray(USABLE))
+    init_page(page, PAGE_TABLE_LEAF, USABLE)
+    model = []
+    info = page.aux or decode_page(page)
+    for k in range(20):
+        cell = table_cell(k, bytes(10 + k))
+        info = insert_cell(page, info, k, cell, USABLE)
+        model.append(cell)
+    info = drop_cell(page, info, 5, USABLE)  # leaves a freeblock
+    del model[5]
+    for i in (3, 10, 0):
+        fresh = decode_page(page)
+        assert fresh.free is None and fresh.fblocks is None
+        free_space(page.data, fresh)
+        info = decode_page(page)  # no count yet: the drop lists the chain itself
+        info = drop_cell(page, info, i, USABLE)
+        del model[i]
+        assert info.free in (None, check_page(Page(2, bytearray(page.data)), model).free)
+        if info.free is not None:
+            assert info.free == free_space(page.data, decode_page(Page(2, bytearray(page.data))))
