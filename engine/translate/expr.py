@@ -56,7 +56,8 @@ class Source:
     """One FROM item in scope: a name, its columns and the cursor to read them from."""
 
     __slots__ = ("name", "table", "cursor", "col_names", "col_affs", "col_colls", "rowid_alias",
-                 "has_rowid", "using", "index", "index_cursor", "index_map", "col_defaults", "generated")
+                 "has_rowid", "using", "index", "index_cursor", "index_map", "col_defaults", "generated",
+                 "db_name", "join_span", "join_pairs", "using_outer", "nested", "nested_error")
 
     def __init__(self, name, cursor, col_names, col_affs, col_colls, table=None, rowid_alias=None,
                  has_rowid=True):
@@ -68,8 +69,14 @@ class Source:
         self.col_colls = col_colls
         self.rowid_alias = rowid_alias
         self.has_rowid = has_rowid
-        # Column names merged by USING/NATURAL with an earlier source (hidden from '*').
+        # Lowercased names of the columns USING/NATURAL merged with an earlier source's
+        # (hidden from '*'), and the equalities of the join written before this source:
+        # ((source, column index), (source, column index)) pairs.
         self.using = set()
+        self.join_pairs = ()
+        # Those merged by a join of the FROM list itself, not inside parentheses: only they
+        # hide a qualified name (SQLite's subquery for the parentheses lists both columns).
+        self.using_outer = set()
         # A covering index read instead of the table: table column -> index column position.
         self.index = None
         self.index_cursor = None
@@ -78,6 +85,16 @@ class Source:
         self.col_defaults = None
         # The table has generated columns: reads go through translate/generated.py.
         self.generated = False
+        # The database of a table, view or table-valued function ("main", "temp", an
+        # attached name); None for a subquery or CTE, which SQLite puts in no schema.
+        self.db_name = None
+        # (start, end): the FROM sources this one's join pairs (translate/select.py _apply_using).
+        self.join_span = None
+        # A parenthesized join read as a subquery (SQLite's nested FROM): per column, (the
+        # name of the item it comes from or None for a USING column, that item's database,
+        # the column's own name, hidden from '*', is a USING column); else None.
+        self.nested = None
+        self.nested_error = None
 
     @classmethod
     def for_table(cls, table, name, cursor):
@@ -105,6 +122,26 @@ class Source:
         return None
 
 
+def _nested_hits(src, lname, qual, hits):
+    """Add to ``hits`` the columns of nested-FROM ``src`` a name matches; True if any did.
+
+    Each column answers to its own item's name; a USING column of the parentheses ends
+    the search (sqlite src/resolve.c lookupName, isNestedFrom).
+    """
+    lqual = qual.lower() if qual is not None else None
+    hit = False
+    for j, (item, _db, base, _hidden, using_term) in enumerate(src.nested):
+        if base.lower() != lname or (lqual is not None and (item is None or item.lower() != lqual)):
+            continue
+        if hits and lname in (src.using if qual is None else src.using_outer):
+            continue
+        hit = True
+        hits.append((src, j))
+        if using_term:
+            break
+    return hit
+
+
 def _constant_default(e):
     """The value of a literal DEFAULT (``5``, ``-1.5``, ``'x'``), else None."""
     if e is None:
@@ -121,7 +158,7 @@ class Scope:
     """The sources an expression can name, and the enclosing query's scope."""
 
     __slots__ = ("sources", "parent", "overrides", "aliases", "agg_ok", "correlated", "captured",
-                 "discovered", "ctes")
+                 "discovered", "ctes", "bound", "join_refs")
 
     def __init__(self, sources, parent=None):
         self.sources = sources
@@ -141,6 +178,14 @@ class Scope:
         self.discovered = None
         # The CTEs (lowercased name -> CTE) a query's subqueries can name, or None.
         self.ctes = None
+        # Column nodes the translator made that name one source by itself, as SQLite's
+        # sqlite3CreateColumnExpr does (USING terms, '*'): id(node) -> (node, source, column
+        # index), or (node, None, error message) for a '*' column SQLite finds ambiguous.
+        # A name could not: an unaliased subquery has none, and two sources may share one.
+        self.bound = {}
+        # USING names a RIGHT/FULL JOIN merges: lowercased name -> [(source, column)], read
+        # as the coalesce() of them when unqualified (translate/right_join.py), or None.
+        self.join_refs = None
 
     def resolve(self, col):
         """(scope, source, column index or -1 for the rowid) for a Column node.
@@ -148,16 +193,28 @@ class Scope:
         Source None means a result-column alias (the index is then its lowercased
         name); None as a whole is a double-quoted name that names no column.
         """
+        bound = self.bound.get(id(col))
+        if bound is not None:
+            if bound[1] is None:
+                raise OperationalError(bound[2])
+            return self, bound[1], bound[2]
         name = col.name
         lname = name.lower()
         qual = col.table
+        if qual is None and self.join_refs and lname in self.join_refs:
+            src, i = self.join_refs[lname][0]
+            return self, src, i
         hits = []
         for src in self.sources:
+            if src.nested is not None and (_nested_hits(src, lname, qual, hits) or qual is None):
+                continue
             if qual is not None and (src.name is None or src.name.lower() != qual.lower()):
                 continue
             i = src.find(name)
             if i is not None:
-                if qual is None and lname in src.using and hits:
+                # A USING column of a later source is the earlier one's, qualified or not
+                # (sqlite src/resolve.c lookupName; RIGHT JOIN takes the right one there).
+                if hits and lname in (src.using if qual is None else src.using_outer):
                     continue
                 hits.append((src, i))
             elif src.has_rowid and lname in _ROWID_NAMES and qual is not None:
@@ -387,6 +444,16 @@ def _column(b, scope, e, target):
     owner, src, i = r
     if src is None:
         code_expr(b, scope, scope.aliases[i], target)
+        return
+    if e.table is None and owner.join_refs and len(owner.join_refs.get(e.name.lower(), ())) > 1:
+        # A FULL JOIN's USING column: the first non-NULL side.
+        done = b.new_label()
+        refs = owner.join_refs[e.name.lower()]
+        for s, j in refs[:-1]:
+            code_column(b, s, j, target)
+            b.emit(OP_NotNull, target, done)
+        code_column(b, refs[-1][0], refs[-1][1], target)
+        b.resolve(done)
         return
     if owner is not scope and owner.captured is not None:
         reg = owner.captured.get((id(src), i))

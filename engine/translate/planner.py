@@ -13,10 +13,12 @@ tested at the innermost level it reads, so a path only narrows the rows
 visited. A single-table plan may deliver ORDER BY order (rowid or index
 order, forwards or backwards), so no sorter is needed. Each level adds
 SQLite's EXPLAIN QUERY PLAN line. LEFT JOIN: a match flag per level and a
-NULL row (NullRow) when the right side matched nothing. A WITHOUT ROWID
-table is its PRIMARY KEY index; its secondary index entries end with the
-PRIMARY KEY columns, so a lookup through one seeks the table by that key
-(NotFound) unless the entry holds every column the query reads.
+NULL row (NullRow) when the right side matched nothing. RIGHT and FULL
+JOIN keep the written order too; their matched sets and no-match passes are
+in translate/right_join.py. A WITHOUT ROWID table is its PRIMARY KEY index;
+its secondary index entries end with the PRIMARY KEY columns, so a lookup
+through one seeks the table by that key (NotFound) unless the entry holds
+every column the query reads.
 Mirrors sqlite src/where.c, wherecode.c and whereexpr.c.
 """
 
@@ -27,14 +29,15 @@ from limbodb.functions import SCALAR
 from limbodb.parser import ast
 from limbodb.schema import HIDDEN_VIRTUAL
 from limbodb.storage.record import KeyInfo
-from limbodb.translate import index_keys
+from limbodb.translate import index_keys, right_join
+from limbodb.translate.right_join import null_row
 from limbodb.translate.expr import (
     AFF_NONE, binary_collation, code_expr, code_if_false, expr_affinity, expr_collation, walk,
 )
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_Affinity, OP_Column, OP_Copy, OP_Goto, OP_IdxGE, OP_IdxGT, OP_IdxInsert,
     OP_IdxLE, OP_IdxLT, OP_IdxRowid, OP_IfPos, OP_Integer, OP_IsNull, OP_Last, OP_Le, OP_Lt,
-    OP_MakeRecord, OP_Next, OP_NotExists, OP_NotFound, OP_Null, OP_NullRow, OP_OpenEphemeral, OP_OpenRead,
+    OP_MakeRecord, OP_Next, OP_NotExists, OP_NotFound, OP_Null, OP_OpenEphemeral, OP_OpenRead,
     OP_Prev, OP_Rewind, OP_Rowid, OP_SeekGE, OP_SeekGT, OP_SeekLE, OP_SeekLT, OP_SeekRowid,
     SQLITE_JUMPIFNULL,
 )
@@ -74,13 +77,16 @@ class Path:
 
 
 class _Level:
-    __slots__ = ("src", "join", "left", "on_terms", "terms", "path", "index_cursor", "list_cursor",
-                 "flag", "labels", "advance")
+    __slots__ = ("src", "join", "left", "right", "rj", "on_terms", "terms", "path", "index_cursor",
+                 "list_cursor", "flag", "labels", "advance")
 
     def __init__(self, src, join):
         self.src = src
         self.join = join
         self.left = bool(join[0] & ast.JT_LEFT)
+        # RIGHT or FULL: the level's rows no left row matched come out in a second pass.
+        self.right = bool(join[0] & ast.JT_RIGHT)
+        self.rj = None
         self.on_terms = []
         self.terms = []
         self.path = None
@@ -117,26 +123,29 @@ class Plan:
             if lv.index_cursor is not None and lv.index_cursor != src.cursor:
                 b.emit(OP_OpenRead, lv.index_cursor, path.index.root, path.index.db, path.index.key_info(), 0,
                        path.index.name)
+            if lv.rj is not None:
+                lv.rj.open(b)
         for lv in self.levels:
             self._open_level(b, lv)
         body()
         for lv in reversed(self.levels):
             next_l, done_l, body_l = lv.labels
             b.resolve(next_l)
+            if lv.rj is not None:
+                lv.rj.end_interior(b)
             lv.advance()
             b.resolve(done_l)
             if lv.left:
                 after = b.new_label()
                 b.emit(OP_IfPos, lv.flag, after, 0)
-                if not (lv.path is not None and lv.path.covering):
-                    b.emit(OP_NullRow, lv.src.cursor)
-                if lv.index_cursor is not None:
-                    b.emit(OP_NullRow, lv.index_cursor)
-                if lv.list_cursor is not None:
-                    b.emit(OP_NullRow, lv.list_cursor)
+                null_row(b, lv)
                 b.emit(OP_Integer, 1, lv.flag)
                 b.emit(OP_Goto, 0, body_l)
                 b.resolve(after)
+        # Outer passes first: a RIGHT JOIN's no-match rows may match a later one's table.
+        for k, lv in enumerate(self.levels):
+            if lv.rj is not None:
+                lv.rj.no_match_pass(b, self.scope, lv, self.levels[:k])
         b.resolve(outer_skip)
 
     def _open_level(self, b, lv):
@@ -181,6 +190,8 @@ class Plan:
         body_l = b.new_label()
         if lv.left:
             b.emit(OP_Integer, 1, lv.flag)
+        if lv.rj is not None:
+            lv.rj.record(b, src)
         b.resolve(body_l)
         for t in lv.terms:
             code_if_false(b, scope, t, next_l, True)
@@ -267,7 +278,11 @@ class Plan:
         neq = len(path.eq)
         nkey = neq + (1 if path.kind == INDEX_IN else 0)
         key = b.alloc_reg(nkey + 1)
-        affs = "".join(chr(src.col_affs[c.col]) if c.col >= 0 else "A" for c in cols[:nkey + 1])
+        affs = [chr(src.col_affs[c.col]) if c.col >= 0 else "A" for c in cols[:nkey + 1]]
+        first_eq = 1 if path.kind == INDEX_IN else 0
+        for k, e in enumerate(path.eq):
+            affs[first_eq + k] = _key_affinity(scope, affs[first_eq + k], e)
+        affs = "".join(affs)
         list_top = None
         inner_done = done_l
         if path.kind == INDEX_IN:
@@ -295,7 +310,7 @@ class Plan:
         if start is not None:
             op, e = start
             code_expr(b, scope, e, rk)
-            b.emit(OP_Affinity, rk, 1, 0, affs[nkey])
+            b.emit(OP_Affinity, rk, 1, 0, _key_affinity(scope, affs[nkey], e))
             seek = {">": OP_SeekGT, ">=": OP_SeekGE, "<": OP_SeekLT, "<=": OP_SeekLE}[op]
             b.emit(seek, icur, inner_done, key, nkey + 1)
         elif stop is not None and nulls_first:
@@ -310,7 +325,7 @@ class Plan:
         if stop is not None:
             op, e = stop
             code_expr(b, scope, e, rk)
-            b.emit(OP_Affinity, rk, 1, 0, affs[nkey])
+            b.emit(OP_Affinity, rk, 1, 0, _key_affinity(scope, affs[nkey], e))
             test = {"<": OP_IdxGE, "<=": OP_IdxGT, ">": OP_IdxLE, ">=": OP_IdxLT}[op]
             b.emit(test, icur, inner_done, key, nkey + 1)
             if start is None and not nulls_first:
@@ -495,6 +510,15 @@ def _select_reads_scope(scope, sel):
     return False
 
 
+def _key_affinity(scope, col_aff, other):
+    """The affinity a seek key compared with ``other`` gets: none when the comparison applies
+    none (both sides have an affinity and neither is numeric), else the column's."""
+    oth = expr_affinity(scope, other)
+    if oth > AFF_NONE and ord(col_aff) < 0x43 and oth < 0x43:
+        return "A"
+    return col_aff
+
+
 def _affinity_ok(scope, src, col, other):
     """An index on a column compares like the term only when the column's affinity applies."""
     aff = src.col_affs[col]
@@ -512,9 +536,10 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
     src = lv.src
     if src.table is None:
         return Path(SCAN, 1000, 1000)
-    # A LEFT JOIN's right table may only be looked up by its ON terms: WHERE terms must
-    # still see (and reject) the NULL row.
-    usable = [c for c in _constraints(scope, src, lv.on_terms if lv.left else lv.terms, nsrc)
+    # An outer join's right table may only be looked up by its ON terms: WHERE terms must
+    # still see (and reject) the NULL row, and decide nothing about which rows matched.
+    outer = lv.left or lv.right
+    usable = [c for c in _constraints(scope, src, lv.on_terms if outer else lv.terms, nsrc)
               if c.needs <= avail]
     eqs = {}
     ins = {}
@@ -543,8 +568,9 @@ def _best_path(b, scope, lv, avail, nsrc, used_cols):
         p.in_term = t
         p.consumed = [t]
         candidates.append(p)
-    cover_cols = used_cols.get(id(src)) if used_cols is not None else None
-    for idx in _lookup_indexes(src.table) + index_keys.usable_indexes(scope, src, lv.on_terms if lv.left
+    # SQLite reads a RIGHT JOIN's table in the loop nest, never only an index of it.
+    cover_cols = used_cols.get(id(src)) if used_cols is not None and not lv.right else None
+    for idx in _lookup_indexes(src.table) + index_keys.usable_indexes(scope, src, lv.on_terms if outer
                                                                       else lv.terms):
         covering = _covering(src, idx, cover_cols)
         eq = []
@@ -653,14 +679,25 @@ def plan_loops(b, scope, sources, terms, order, used_cols=None):
     nsrc = len(sources)
     levels = [_Level(src, join) for src, join in sources]
     pool = list(terms)
+    has_right = right_join.has_right(sources)
+    # The level whose join result a pooled term filters: the last for WHERE, k for an inner ON.
+    filters = {id(t): nsrc - 1 for t in terms}
+    rj_using = right_join.using_terms(scope, sources) if has_right else None
     for k, lv in enumerate(levels):
         on = lv.join[1]
         extra = split_and(on) if on is not None else []
-        extra.extend(join_using_terms(scope, sources, k))
-        if lv.left:
+        if has_right:
+            extra.extend(rj_using[k])
+        else:
+            extra.extend(join_using_terms(scope, sources, k))
+        if lv.left or lv.right:
             lv.on_terms = extra
         else:
             pool.extend(extra)
+            for t in extra:
+                filters[id(t)] = right_join.inner_on_level(lv.src, k)
+    if has_right or any(lv.left for lv in levels):
+        right_join.check_on_terms(scope, levels, nsrc, _term_sources)
     pre = []
     term_src = []
     for t in pool:
@@ -683,15 +720,27 @@ def plan_loops(b, scope, sources, terms, order, used_cols=None):
     for lv in levels:
         lv.terms = []
     const_terms = [t for t in pool if not _term_sources(scope, t, nsrc)] if nsrc else []
+    # With a RIGHT JOIN (written order) a term that filters level j's join result is tested
+    # at or inside the last RIGHT JOIN level up to j: that level's no-match pass must see it,
+    # and it must not hide a matching row from the levels before.
+    rights = [k for k, lv in enumerate(ordered) if lv.right] if has_right else []
+
+    def floor(t):
+        j = filters[id(t)]
+        return max([k for k in rights if k <= j], default=0)
     for t in const_terms:
         # SQLite tests a deterministic term that reads no table once, before the loops
         # (sqlite3WhereBegin), so its errors happen even when a table is empty.
         if _hoistable(b, scope, t):
             pre.append(t)
         else:
-            ordered[0].terms.append(t)
+            ordered[floor(t)].terms.append(t)
     for t, used in term_src:
-        ordered[max(pos[i] for i in used)].terms.append(t)
+        at = max(pos[i] for i in used)
+        if rights:
+            # An inner ON reads no later table (checked); one with a subquery stays at its join.
+            at = max(min(at, filters[id(t)]), floor(t))
+        ordered[at].terms.append(t)
     avail = set()
     for lv in ordered:
         lv.path = _best_path(b, scope, lv, avail, nsrc, used_cols)
@@ -707,6 +756,9 @@ def plan_loops(b, scope, sources, terms, order, used_cols=None):
         satisfied = _order_by_path(scope, ordered[0], order, used_cols)
     for lv in ordered:
         _finish_level(b, lv)
+    for lv in ordered:
+        if lv.right:
+            lv.rj = right_join.RightJoin(b, lv.src)
     return Plan(ordered, pre, scope, satisfied)
 
 
@@ -714,7 +766,7 @@ def _choose_order(b, scope, levels, nsrc, used_cols):
     if nsrc > 1 and any(getattr(lv.src, "args", None) for lv in levels):
         from limbodb.translate.tvf import dependency_order
         return dependency_order(scope, levels)
-    if nsrc <= 1 or nsrc > 5 or any(lv.left for lv in levels) or \
+    if nsrc <= 1 or nsrc > 5 or any(lv.left or lv.right for lv in levels) or \
             any(lv.src.table is None for lv in levels):
         return list(range(nsrc))
     best = None

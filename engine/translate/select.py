@@ -19,11 +19,16 @@ ephemeral tables, without the columns SQLite's flattening would never compute
 (translate/flatten.py). Mirrors sqlite src/select.c, Turso core/translate/select.rs.
 """
 
+import re
+
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.storage.record import KeyInfo
-from limbodb.translate import flatten, planner, window
+from limbodb.translate import flatten, planner, right_join, window
 from limbodb.translate.attach import TEMP, bound_db, find_source, has_aux
+from limbodb.translate.join_using import (  # join_using_terms: for translate/planner.py
+    NestedFrom, apply_using, from_list, join_using_terms, nested_columns, star_column,
+)
 from limbodb.translate.expr import (
     AFF_BLOB, AFF_NONE, Scope, Source, code_expr, code_if_false, expr_affinity,
     expr_collation, is_aggregate_call, walk,
@@ -210,9 +215,11 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None)
             sub = flatten.without_order(b, fparent[0], sub, parent, pctes)
             return flatten.pruned(b, outer[0], outer[1], fparent[0], items, item, sub, alias, names, parent,
                                   pctes, unknown)
-    for item in items:
+    for item, src_join, span in from_list(from_items, 0, (0, None, None)):
         cls = item.__class__
-        if cls is ast.TableRef:
+        if cls is ast.JoinGroup:
+            src = _nested_source(b, item, parent, ctes)
+        elif cls is ast.TableRef:
             src = _table_source(b, item, parent, ctes, prune)
         elif cls is ast.SubqueryRef:
             sub = item.select if prune is None else prune(item, item.select, item.alias, None, ctes)
@@ -220,7 +227,8 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None)
         else:
             from limbodb.translate.tvf import open_source
             src = open_source(b, item)
-        src_join = (item.join_type or 0, item.on, item.using)
+            src.db_name = "main"  # an eponymous virtual table, as SQLite has it
+        src.join_span = span
         sources.append((src, src_join))
     return sources
 
@@ -238,6 +246,15 @@ def _flatten(items):
         else:
             out.append(it)
     return out
+
+
+def _nested_source(b, group, parent, ctes):
+    """A Source for a parenthesized join read as a subquery (sqlite src/select.c selectExpand)."""
+    core = NestedFrom(False, [ast.ResultColumn(ast.Star(None), None, "*")], group.items)
+    src = _materialize(b, ast.Select(None, [core], [], None, None, None), group.alias, parent, ctes)
+    src.nested = core.entries
+    src.nested_error = core.error
+    return src
 
 
 def _table_source(b, ref, parent, ctes, prune=None):
@@ -267,7 +284,8 @@ def _table_source(b, ref, parent, ctes, prune=None):
     schema = b.schema
     table = None
     view_db = TEMP
-    if ref.schema is not None or has_aux(b.conn) or lname.startswith("sqlite_temp_"):
+    found = ref.schema is not None or has_aux(b.conn) or lname.startswith("sqlite_temp_")
+    if found:
         view, table, view_db = find_source(b.conn, name, ref.schema)
     else:
         view = schema.views.get(lname)
@@ -279,6 +297,7 @@ def _table_source(b, ref, parent, ctes, prune=None):
             src = _materialize(b, sub, ref.alias or view.name, parent, {})
         if view.columns:
             src.col_names = list(view.columns)
+        src.db_name = _db_name(b.conn, view_db if found else 0)
         return src
     if table is None:
         table = schema.table(name)
@@ -286,7 +305,13 @@ def _table_source(b, ref, parent, ctes, prune=None):
     b.read = True
     src = Source.for_table(table, ref.alias or table.name, cursor)
     src.index = ref.indexed_by
+    src.db_name = _db_name(b.conn, table.db)
     return src
+
+
+def _db_name(conn, db):
+    """The name SQLite gives database ``db`` (an index into ``conn.dbs``)."""
+    return "main" if db == 0 else "temp" if db == TEMP else conn.dbs[db].db_name
 
 
 def _materialize(b, sel, alias, parent, ctes):
@@ -406,22 +431,27 @@ def _materialize_recursive(b, cte, alias, parent, ctes):
 
 
 def _unique_names(names):
-    seen = {}
+    """Column names made unique as SQLite does: a repeated name (a ``:N`` suffix taken off)
+    gets the first free ``:1``, ``:2``, ... (sqlite src/select.c sqlite3ColumnsFromExprList)."""
+    taken = set()
     out = []
     for n in names:
-        k = n.lower()
-        if k in seen:
-            seen[k] += 1
-            n = f"{n}:{seen[k]}"
-        else:
-            seen[k] = 0
+        cnt = 0
+        while n.lower() in taken:
+            m = _NAME_SUFFIX.search(n)
+            cnt += 1
+            n = f"{n[:m.start()] if m and m.start() > 0 else n}:{cnt}"
+        taken.add(n.lower())
         out.append(n)
     return out
 
 
+_NAME_SUFFIX = re.compile(r":[0-9]*$")
+
+
 # ------------------------------------------------------------------ result columns
 
-def expand_columns(core, scope):
+def expand_columns(core, scope, sources=None):
     """Result columns with '*' and 't.*' expanded; names as sqlite3 reports them."""
     out = []
     for rc in core.columns:
@@ -429,17 +459,30 @@ def expand_columns(core, scope):
         if e.__class__ is ast.Star:
             matched = False
             for i, src in enumerate(scope.sources):
-                if e.table is not None and (src.name is None or src.name.lower() != e.table.lower()):
+                nested = src.nested
+                if nested is not None:
+                    # Its columns answer to their items' names, not the parentheses' alias, and
+                    # '*' leaves out those a join merged (sqlite src/select.c selectExpand).
+                    keep = [not n[3] if e.table is None else (n[0] or "").lower() == e.table.lower()
+                            for n in nested]
+                    if not any(keep):
+                        continue
+                elif e.table is not None and (src.name is None or src.name.lower() != e.table.lower()):
                     continue
                 matched = True
                 for j, name in enumerate(src.col_names):
                     if e.table is None and name.lower() in src.using and i > 0:
                         continue
+                    if nested is not None and not keep[j]:
+                        continue
                     # Generated columns (hidden 2 and 3) are part of '*'; function arguments are not.
                     if j in getattr(src, "hidden_cols", ()):
                         continue
-                    col = ast.Column(name, src.name)
-                    out.append(OutputColumn(col, name, _decltype(src, j), src.col_affs[j], src.col_colls[j]))
+                    if sources is not None and right_join.star_unqualified(sources, i, name.lower()):
+                        col, s, k = ast.Column(name, None), src, j
+                    else:
+                        col, s, k = star_column(scope, src, j)
+                    out.append(OutputColumn(col, name, _decltype(s, k), s.col_affs[k], s.col_colls[k]))
             if not matched:
                 if e.table is not None:
                     raise OperationalError(f"no such table: {e.table}")
@@ -496,11 +539,17 @@ def _compile_single(b, sel, core, parent, sink, ctes):
     if window.uses_windows(b, sel, core):
         flatten.mark_window(b, core)
         return window.compile_window_select(b, sel, core, parent, sink, ctes)
-    sources = open_sources(b, core.from_, parent, ctes, outer=(sel, core))
+    nested = core.__class__ is NestedFrom
+    sources = open_sources(b, core.from_, parent, ctes, outer=None if nested else (sel, core))
     scope = Scope([s for s, _ in sources], parent)
     scope.ctes = ctes
-    _apply_using(scope, sources)
-    cols = expand_columns(core, scope)
+    apply_using(scope, sources)
+    right_join.bind_using_names(scope, sources)
+    if nested:
+        cols = [OutputColumn(col, name, _decltype(s, j), s.col_affs[j], s.col_colls[j])
+                for col, name, s, j in nested_columns(scope, sources, core)]
+    else:
+        cols = expand_columns(core, scope, sources)
     for rc in core.columns:
         if rc.alias is not None:
             scope.aliases.setdefault(rc.alias.lower(), rc.expr)
@@ -679,33 +728,6 @@ def _used_columns(scope, core, cols, order, sources):
                 if j is not None:
                     used[id(other)].add(j)
     return used
-
-
-def _apply_using(scope, sources):
-    """USING/NATURAL: mark the merged columns of the right source."""
-    for k, (src, (jt, on, using)) in enumerate(sources):
-        if k == 0:
-            continue
-        names = list(using or ())
-        if jt & ast.JT_NATURAL:
-            left = {n.lower() for s, _ in sources[:k] for n in s.col_names}
-            names = [n for n in src.col_names if n.lower() in left]
-        for n in names:
-            if src.find(n) is None or not any(s.find(n) is not None for s, _ in sources[:k]):
-                raise OperationalError(f"cannot join using column {n} - column not present in both tables")
-            src.using.add(n.lower())
-
-
-def join_using_terms(scope, sources, k):
-    """Equality terms (left.col = right.col) that USING/NATURAL add for source ``k``."""
-    src = sources[k][0]
-    out = []
-    for n in sorted(src.using):
-        for s, _ in sources[:k]:
-            if s.find(n) is not None:
-                out.append(ast.Binary("=", ast.Column(n, s.name), ast.Column(n, src.name)))
-                break
-    return out
 
 
 def _where_terms(where):
