@@ -717,12 +717,39 @@ def code_if_true(b, scope, e, label, jump_if_null):
     _jump(b, scope, e, label, jump_if_null, True)
 
 
-def code_if_false(b, scope, e, label, jump_if_null):
-    """Jump to ``label`` if ``e`` is false (or NULL, when ``jump_if_null``)."""
-    _jump(b, scope, e, label, jump_if_null, False)
+def code_if_false(b, scope, e, label, jump_if_null, outer_on=False):
+    """Jump to ``label`` if ``e`` is false (or NULL, when ``jump_if_null``).
+
+    ``outer_on``: ``e`` is a term of an outer join's ON, which SQLite never simplifies
+    (EP_OuterON: ``x OR 1`` evaluates ``x`` there).
+    """
+    _jump(b, scope, e, label, jump_if_null, False, outer_on)
 
 
-def _jump(b, scope, e, label, jin, when):
+def _simplified_and_or(e):
+    """SQLite's sqlite3ExprSimplifiedAndOr: an AND/OR with a side that is always true or
+    always false is just one side, so a jump never evaluates the other (``x OR 1``)."""
+    if e.__class__ is ast.Binary and (e.op == "AND" or e.op == "OR"):
+        right = _simplified_and_or(e.right)
+        left = _simplified_and_or(e.left)
+        if _always(left, True) or _always(right, False):
+            return right if e.op == "AND" else left
+        if _always(right, True) or _always(left, False):
+            return left if e.op == "AND" else right
+    return e
+
+
+def _always(e, truth):
+    """ExprAlwaysTrue/ExprAlwaysFalse: TRUE, FALSE or an integer literal that fits 32 bits
+    (SQLite's EP_IsTrue/EP_IsFalse; a sign makes it an expression)."""
+    if e.__class__ is not ast.Literal or e.value.__class__ is not int:
+        return False
+    if e.kind == ast.LIT_VALUE:
+        return e.value < 2 ** 31 and (e.value != 0) == truth
+    return e.kind in (ast.LIT_TRUE, ast.LIT_FALSE) and (e.kind == ast.LIT_TRUE) == truth
+
+
+def _jump(b, scope, e, label, jin, when, outer_on=False):
     if id(e) in scope.overrides:
         _jump_value(b, scope, e, label, jin, when)
         return
@@ -730,14 +757,18 @@ def _jump(b, scope, e, label, jin, when):
     if cls is ast.Binary:
         op = e.op
         if op == "AND" or op == "OR":
+            simple = e if outer_on else _simplified_and_or(e)
+            if simple is not e:
+                _jump(b, scope, simple, label, jin, when)
+                return
             if (op == "AND") != when:
                 # AND jumping when false / OR jumping when true: either side decides.
-                _jump(b, scope, e.left, label, jin, when)
-                _jump(b, scope, e.right, label, jin, when)
+                _jump(b, scope, e.left, label, jin, when, outer_on)
+                _jump(b, scope, e.right, label, jin, when, outer_on)
             else:
                 skip = b.new_label()
-                _jump(b, scope, e.left, skip, not jin, not when)
-                _jump(b, scope, e.right, label, jin, when)
+                _jump(b, scope, e.left, skip, not jin, not when, outer_on)
+                _jump(b, scope, e.right, label, jin, when, outer_on)
                 b.resolve(skip)
             return
         if op in _CMP and e.left.__class__ is not ast.Vector and e.right.__class__ is not ast.Vector:
@@ -752,7 +783,7 @@ def _jump(b, scope, e, label, jin, when):
             _vector_jump(b, scope, e, label, jin, when)
             return
     elif cls is ast.Unary and e.op == "NOT":
-        _jump(b, scope, e.operand, label, jin, not when)
+        _jump(b, scope, e.operand, label, jin, not when, outer_on)
         return
     elif cls is ast.IsNull or cls is ast.NotNull:
         r = code_temp(b, scope, e.expr)

@@ -186,7 +186,7 @@ class Plan:
                 top = b.addr
                 lv.advance = lambda: b.emit(OP_Prev, cur, top)
         for t in lv.on_terms:
-            code_if_false(b, scope, t, next_l, True)
+            code_if_false(b, scope, t, next_l, True, lv.left or lv.right)
         body_l = b.new_label()
         if lv.left:
             b.emit(OP_Integer, 1, lv.flag)
