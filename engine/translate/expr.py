@@ -250,9 +250,10 @@ def expr_affinity(scope, e):
             return AFF_NONE
         if r is None:
             return AFF_NONE
-        _, src, i = r
+        owner, src, i = r
         if src is None:
-            return expr_affinity(scope, scope.aliases[i])
+            # A result alias, perhaps of an outer query (read from a subquery of its WHERE).
+            return expr_affinity(owner, owner.aliases[i])
         if i == -1:
             return AFF_INTEGER
         return src.col_affs[i]
@@ -300,9 +301,9 @@ def expr_collation(scope, e):
             return None
         if r is None:
             return None
-        _, src, i = r
+        owner, src, i = r
         if src is None:
-            return expr_collation(scope, scope.aliases[i])
+            return expr_collation(owner, owner.aliases[i])
         return src.col_colls[i] if i >= 0 else None
     if cls is ast.Cast:
         return expr_collation(scope, e.expr)
@@ -338,9 +339,9 @@ def _is_table_column(scope, e):
         return False
     if r is None:
         return False
-    _, src, i = r
+    owner, src, i = r
     if src is None:
-        return _is_table_column(scope, scope.aliases[i])
+        return _is_table_column(owner, owner.aliases[i])
     return i >= 0
 
 
@@ -443,7 +444,7 @@ def _column(b, scope, e, target):
         return
     owner, src, i = r
     if src is None:
-        code_expr(b, scope, scope.aliases[i], target)
+        code_expr(b, owner, owner.aliases[i], target)
         return
     if e.table is None and owner.join_refs and len(owner.join_refs.get(e.name.lower(), ())) > 1:
         # A FULL JOIN's USING column: the first non-NULL side.

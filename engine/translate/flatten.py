@@ -117,7 +117,7 @@ def _children(n):
     return out
 
 
-def _nodes(root, skip=None):
+def nodes(root, skip=None):
     """Every node under ``root`` (subqueries too), except the subtree ``skip``."""
     stack = [root]
     while stack:
@@ -165,7 +165,7 @@ def mark_window(b, core):
     if not core.from_:
         return
     ordered = False
-    for n in _nodes(core):
+    for n in nodes(core):
         if n.__class__ is ast.FunctionCall and n.over is not None:
             w = n.over
             if not (w.__class__ is ast.WindowDef and w.base is None and not w.partition_by and not w.order_by):
@@ -186,7 +186,7 @@ def parent_of(b, sel, core, items):
     inherited = b.flatten_facts.get(id(core)) or b.flatten_facts.get(id(core.from_))
     p = inherited[1] if inherited is not None else Parent()
     exprs = list(core.columns) + [core.having] + [t.expr for t in sel.order_by or ()]
-    calls = [n for e in exprs if e is not None for n in _nodes(e) if is_aggregate_call(b.conn, n)]
+    calls = [n for e in exprs if e is not None for n in nodes(e) if is_aggregate_call(b.conn, n)]
     agg = core.group_by is not None or bool(calls)
     reqd = any(c.name.lower() not in _UNORDERED_AGGREGATES for c in calls)
     if sel.order_by:
@@ -227,12 +227,12 @@ def _is_copy(e, core):
 
 def has_aggregate(b, exprs):
     """Whether an aggregate call is anywhere in ``exprs``, subqueries included."""
-    return any(is_aggregate_call(b.conn, n) for e in exprs if e is not None for n in _nodes(e))
+    return any(is_aggregate_call(b.conn, n) for e in exprs if e is not None for n in nodes(e))
 
 
 def has_window(root):
     """Whether a window function is anywhere under ``root``, subqueries included."""
-    return any(n.__class__ is ast.FunctionCall and n.over is not None for n in _nodes(root))
+    return any(n.__class__ is ast.FunctionCall and n.over is not None for n in nodes(root))
 
 
 def without_order(b, parent, sub, parent_scope, ctes):
@@ -377,7 +377,7 @@ def _inner_names(sub):
         if core.__class__ is ast.SelectCore:
             roots += [core.where, core.having] + list(core.group_by or ())
             roots += [it.on for it in _from_items(core.from_)]
-    return {n.name.lower() for r in roots if r is not None for n in _nodes(r) if n.__class__ is ast.Column}
+    return {n.name.lower() for r in roots if r is not None for n in nodes(r) if n.__class__ is ast.Column}
 
 
 def _read_names(core, sel, item, alias):
@@ -395,7 +395,7 @@ def _read_names(core, sel, item, alias):
                       if not (t.expr.__class__ is ast.Column and t.expr.table is None
                               and t.expr.name.lower() in aliases)]
     for root in roots:
-        for n in _nodes(root, skip):
+        for n in nodes(root, skip):
             cls = n.__class__
             if cls is ast.Column:
                 if n.table is None or n.table.lower() == la:

@@ -34,6 +34,7 @@ from limbodb.translate.expr import (
     expr_collation, is_aggregate_call, walk,
 )
 from limbodb.translate.resolve import claimed_outside, discover, visible_ctes
+from limbodb.translate.subquery import probe
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy,
     OP_DecrJumpZero, OP_Found, OP_Ge, OP_Gosub, OP_Delete, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot,
@@ -553,6 +554,8 @@ def _compile_single(b, sel, core, parent, sink, ctes):
     for rc in core.columns:
         if rc.alias is not None:
             scope.aliases.setdefault(rc.alias.lower(), rc.expr)
+    if scope.aliases:
+        _results_name_no_alias(b, scope, core)
     n = len(cols)
     if _is_count_star(b, core, cols, sources) and sel.limit is None:
         return _count_star(b, sources[0][0], cols, sink)
@@ -785,6 +788,27 @@ def _ordinal(n):
 
 
 # ------------------------------------------------------------------ aggregates
+
+def _results_name_no_alias(b, scope, core):
+    """SQLite resolves the result columns before their aliases join the name context (for
+    WHERE, GROUP BY, HAVING, ORDER BY): a result column, or a subquery in one, naming only
+    an alias is "no such column". Checked apart from the code, with the aliases hidden."""
+    exprs = [rc.expr for rc in core.columns if rc.expr.__class__ is not ast.Star]
+    if not any(n.__class__ is ast.Column and n.table is None and n.name.lower() in scope.aliases
+               for e in exprs for n in flatten.nodes(e)):
+        return
+    saved = scope.aliases
+    scope.aliases = {}
+    try:
+        for e in exprs:
+            for n in walk(e):
+                if n.__class__ is ast.Column:
+                    scope.resolve(n)
+                elif n.__class__ in (ast.Subquery, ast.Exists) or (n.__class__ is ast.In and n.select is not None):
+                    result_columns(b, n.select, probe(scope))
+    finally:
+        scope.aliases = saved
+
 
 def _collect_aggregates(b, core, cols, order, scope):
     """Aggregate calls this query computes (result columns, HAVING, ORDER BY), in order of appearance.
