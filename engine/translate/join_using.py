@@ -241,11 +241,7 @@ def _check_nested_columns(sources, merged):
             if nxt is not None and nxt.join_span[0] == g0:
                 for (left, j), _right in nxt.join_pairs:
                     name = left.col_names[j]
-                    hits = 0
-                    for o in group:
-                        if o.find(name) is not None and not (hits and merged_inside(o, name.lower())):
-                            hits += 1
-                    if hits > 1:
+                    if _holders(group, name, merged_inside) > 1:
                         raise OperationalError(f"ambiguous column name: {name}")
             if s.name is None:
                 continue
@@ -257,12 +253,18 @@ def _check_nested_columns(sources, merged):
             for j, col in enumerate(s.col_names):
                 if j in hidden:
                     continue
-                hits = 0
-                for o in twins:
-                    if o.find(col) is not None and not (hits and merged_inside(o, col.lower())):
-                        hits += 1
-                if hits > 1:
+                if _holders(twins, col, merged_inside) > 1:
                     raise OperationalError(f"ambiguous column name: {s.db_name or '*'}.{s.name}.{col}")
+
+
+def _holders(items, name, merged_inside):
+    """How many of ``items`` hold column ``name`` as its own (after the first, one that
+    merged it from inside the group does not count again)."""
+    hits = 0
+    for o in items:
+        if o.find(name) is not None and not (hits and merged_inside(o, name.lower())):
+            hits += 1
+    return hits
 
 
 def join_using_terms(scope, sources, k):
