@@ -186,13 +186,18 @@ class BTreeCursor:
     def _forget(self):
         """Drop the position (and every Page it holds)."""
         self._state = _INVALID
-        self._page = None
-        self._info = None
-        self._pages = []
-        self._idxs = []
-        self._ovfl = None
+        self._drop_path()
         self._epoch = None
         self._edge = None
+
+    def _drop_path(self):
+        """Let go of the pages from the root to the current leaf (a new path list, so a
+        kept right-edge answer no longer matches: see _at_right_edge)."""
+        self._pages = []
+        self._idxs = []
+        self._page = None
+        self._info = None
+        self._ovfl = None
 
     # --- movement -----------------------------------------------------------------
 
@@ -880,11 +885,7 @@ class BTreeCursor:
             self._state = _REQUIRE_SEEK
         elif st != _REQUIRE_SEEK:
             self._state = _INVALID
-        self._pages = []
-        self._idxs = []
-        self._page = None
-        self._info = None
-        self._ovfl = None
+        self._drop_path()
         return None
 
     def _adjust_others(self, page, ci, delta):
@@ -1245,11 +1246,7 @@ class BTreeCursor:
             yield from free(pager, pgno)
         self._saved = saved
         self._state = _REQUIRE_SEEK
-        self._pages = []
-        self._idxs = []
-        self._page = None
-        self._info = None
-        self._ovfl = None
+        self._drop_path()
 
 def _local_row_payload(data, off, usable):
     """(start, end) of the payload of the table leaf cell at ``off``, past its two varints;

@@ -10,28 +10,12 @@ import random
 
 import pytest
 
-import limbodb
-from limbodb import Error
-
-apsw = pytest.importorskip("apsw")
+from .apsw_oracle import connections, run_both
 
 
 @pytest.fixture(scope="module")
 def dbs():
-    return apsw.Connection(":memory:"), limbodb.connect(":memory:")
-
-
-def run_both(dbs, sql, args=()):
-    oracle, db = dbs
-    try:
-        expect = [tuple(r) for r in oracle.execute(sql, args).fetchall()]
-    except apsw.Error as e:
-        with pytest.raises(Error) as info:
-            db.execute(sql, args).fetchall()
-        assert str(e).endswith(str(info.value)), (sql, args)
-        return
-    got = [tuple(r) for r in db.execute(sql, args).fetchall()]
-    assert got == expect, (sql, args)
+    return connections()
 
 
 JSON5_TEXTS = [

@@ -9,29 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import limbodb
-from limbodb import Error
-
-apsw = pytest.importorskip("apsw")
+from .apsw_oracle import connections, run_both
 
 
 @pytest.fixture(scope="module")
 def dbs():
-    return apsw.Connection(":memory:"), limbodb.connect(":memory:")
-
-
-def run_both(dbs, sql, args=()):
-    oracle, db = dbs
-    try:
-        expect = [tuple(r) for r in oracle.execute(sql, args).fetchall()]
-    except apsw.Error as e:
-        with pytest.raises(Error) as info:
-            db.execute(sql, args).fetchall()
-        assert str(info.value) == str(e).split(": ", 1)[-1] or str(e).endswith(str(info.value)), sql
-        return None
-    got = [tuple(r) for r in db.execute(sql, args).fetchall()]
-    assert got == expect, (sql, args)
-    return got
+    return connections()
 
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
