@@ -72,7 +72,8 @@ class Node:
         self.edit = None
 
     def used(self):
-        return sum([len(c) + 2 for c in self.cells])
+        cells = self.cells
+        return sum(map(len, cells)) + 2 * len(cells)
 
     def materialize(self, usable):
         """Turn a lazy node into its full cell list (with the edit applied)."""

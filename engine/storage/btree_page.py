@@ -15,7 +15,8 @@ defragmentPage, decodeFlags) and Turso core/storage/btree.rs page editing.
 
 import struct
 from bisect import bisect_left, bisect_right
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import sub
 
 from limbodb.errors import corrupt
 from limbodb.storage.ondisk import (
@@ -314,7 +315,7 @@ def build_page(page, ptype, cells, right, usable):
     hsz = header_size(ptype)
     n = len(cells)
     # Cell 0 ends the page, cell 1 sits before it, and so on.
-    ptrs = [usable - end for end in accumulate([len(c) for c in cells])]
+    ptrs = list(map(sub, repeat(usable), accumulate(map(len, cells))))
     top = ptrs[-1] if ptrs else usable
     ptr_end = hdr + hsz + 2 * n
     if ptr_end > top:

@@ -612,6 +612,11 @@ def sort_key(values):
     surrogate escapes of invalid UTF-8 (code point order is not byte order there), or a
     value of another type.
     """
+    if len(values) == 2:
+        # An index on one integer column: its key is (value, rowid).
+        a, b = values
+        if a.__class__ is int and b.__class__ is int:
+            return (1, a, 1, b)
     out = []
     for v in values:
         c = v.__class__

@@ -17,7 +17,8 @@ from limbodb.storage.integrity import integrity_check
 from limbodb.vdbe.value import AFF_NUMERIC, apply_affinity, truth
 from limbodb.vdbe.program import EXIT_BUSY, EXIT_DONE, EXIT_IO, halt_error
 from limbodb.vdbe.execute_savepoint import (
-    AUX_SAVEPOINTS, close_statement_savepoint, needs_journal, open_pending_aux, open_statement_savepoint,
+    AUX_SAVEPOINTS, NoJournal, close_statement_savepoint, needs_journal, open_pending_aux,
+    open_statement_savepoint,
 )
 
 
@@ -73,12 +74,18 @@ def op_halt(vm, insn, pc):
     counts = vm.program.counts_changes
 
     def run():
-        close_statement_savepoint(vm, True)
-        r = conn.statement_done(True)
-        if r.__class__ is IOM:
-            vm.completion = r.completion
-            vm.pc = pc
-            return EXIT_IO
+        if vm.stmt_savepoint.__class__ is NoJournal and not conn.autocommit \
+                and AUX_SAVEPOINTS not in vm.state:
+            # A write needing no journal inside a transaction (each row of an executemany
+            # batch): nothing to release, nothing to commit.
+            vm.stmt_savepoint = None
+        else:
+            close_statement_savepoint(vm, True)
+            r = conn.statement_done(True)
+            if r.__class__ is IOM:
+                vm.completion = r.completion
+                vm.pc = pc
+                return EXIT_IO
         if counts:
             conn.changes = vm.changes
             conn.total_changes += vm.changes
@@ -376,9 +383,13 @@ def op_transaction(vm, insn, pc):
     journal = write and needs_journal(vm.program.insns)
 
     def run():
-        stop = _begin(vm, conn, write, cookie, pc)
-        if stop is not None:
-            return stop
+        # Inside an open transaction with a current schema, begin() has nothing to do
+        # (every statement of an executemany batch passes here).
+        if not conn._read_tx or conn._schema_stale or (write and not conn._write_tx) \
+                or conn.schema.cookie != cookie:
+            stop = _begin(vm, conn, write, cookie, pc)
+            if stop is not None:
+                return stop
         if write and not conn.autocommit:
             # MVCC records each write as it happens and may refuse a later one.
             open_statement_savepoint(vm, journal or conn.mvcc_tx is not None)

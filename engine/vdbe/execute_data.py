@@ -240,26 +240,30 @@ def op_affinity(vm, insn, pc):
     regs = vm.regs
     nxt = pc + 1
     apply = V.apply_affinity
-    # Per register: (register, affinity, an int keeps it, a str keeps it). Most values
-    # already have their column's type, and skipping apply_affinity for them saves a
-    # call per column of every row written.
-    quads = [(p1 + i, a, a in _INT_KEEPS, a in _STR_KEEPS)
-             for i, a in enumerate(ord(ch) for ch in insn.p4[:p2])]
+    # Per register: (register, affinity, the value classes it leaves unchanged). Most
+    # values already have their column's type, and skipping apply_affinity for them
+    # saves a call per column of every row written.
+    triples = [(p1 + i, a, _KEEPS.get(a, _NONE_KEEPS))
+               for i, a in enumerate(ord(ch) for ch in insn.p4[:p2])]
 
     def run():
-        for r, a, int_keeps, str_keeps in quads:
+        for r, a, keeps in triples:
             v = regs[r]
-            c = v.__class__
-            if (c is int and int_keeps) or (c is str and str_keeps) or v is None:
-                continue
-            regs[r] = apply(v, a)
+            if v.__class__ not in keeps:
+                regs[r] = apply(v, a)
         return nxt
     return run
 
 
-# Affinities under which apply_affinity returns an int, or a str, unchanged.
-_INT_KEEPS = frozenset((V.AFF_NONE, V.AFF_BLOB, V.AFF_NUMERIC, V.AFF_INTEGER))
-_STR_KEEPS = frozenset((V.AFF_NONE, V.AFF_BLOB, V.AFF_TEXT))
+# Value classes that apply_affinity returns unchanged, by affinity (NULL under every one).
+_NONE_KEEPS = frozenset((type(None),))
+_KEEPS = {
+    V.AFF_NONE: frozenset((type(None), int, str)),
+    V.AFF_BLOB: frozenset((type(None), int, str)),
+    V.AFF_NUMERIC: frozenset((type(None), int)),
+    V.AFF_INTEGER: frozenset((type(None), int)),
+    V.AFF_TEXT: frozenset((type(None), str)),
+}
 
 
 def op_realaffinity(vm, insn, pc):

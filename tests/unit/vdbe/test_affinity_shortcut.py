@@ -4,21 +4,23 @@ import sqlite3
 
 import limbodb
 from limbodb.vdbe import value as V
-from limbodb.vdbe.execute_data import _INT_KEEPS, _STR_KEEPS
+from limbodb.vdbe.execute_data import _KEEPS, _NONE_KEEPS
 
-_VALUES = (0, 1, -5, 2 ** 62, -(2 ** 63), "abc", "12", " 3 ", "1e3", "0x10", "x1", "")
+_VALUES = (0, 1, -5, 2 ** 62, -(2 ** 63), "abc", "12", " 3 ", "1e3", "0x10", "x1", "", None, 1.5, 2.0, b"x")
 
 
-def test_the_kept_affinities_are_those_apply_affinity_leaves_alone():
+def test_the_kept_classes_are_those_apply_affinity_leaves_alone():
     for aff in range(V.AFF_NONE, V.AFF_REAL + 1):
+        keeps = _KEEPS.get(aff, _NONE_KEEPS)
         for v in _VALUES:
-            kept = aff in (_INT_KEEPS if v.__class__ is int else _STR_KEEPS)
+            kept = v.__class__ in keeps
             out = V.apply_affinity(v, aff)
             same = out.__class__ is v.__class__ and out == v
             assert kept <= same, (hex(aff), v, out)
     # Conversions the shortcut must not skip.
-    assert V.AFF_TEXT not in _INT_KEEPS and V.AFF_REAL not in _INT_KEEPS
-    assert V.AFF_NUMERIC not in _STR_KEEPS and V.AFF_INTEGER not in _STR_KEEPS
+    assert int not in _KEEPS[V.AFF_TEXT] and V.AFF_REAL not in _KEEPS
+    assert str not in _KEEPS[V.AFF_NUMERIC] and str not in _KEEPS[V.AFF_INTEGER]
+    assert bool not in _KEEPS[V.AFF_INTEGER]
 
 
 def test_inserted_values_take_their_column_affinity_as_in_sqlite(tmp_path):
