@@ -390,7 +390,15 @@ class Returning:
                 name = rc.alias
             elif e.__class__ is ast.Column:
                 i = table.column_index(e.name)
-                name = table.columns[i].name if i >= 0 else e.name
+                if i < 0 and not table.without_rowid and e.name.lower() in ("rowid", "oid", "_rowid_"):
+                    # SQLite names the rowid by its alias column, else "rowid".
+                    i = table.rowid_alias if table.rowid_alias is not None else -1
+                    name = table.columns[i].name if i >= 0 else "rowid"
+                elif i >= 0:
+                    name = table.columns[i].name
+                else:
+                    # A double-quoted name of no column is a string, named as written.
+                    name = rc.text if e.dq else e.name
             else:
                 name = rc.text
             self.cols.append(OutputColumn(e, name, None))
