@@ -36,7 +36,7 @@ from limbodb.storage.btree_page import (
 )
 from limbodb.storage.ondisk import (
     PAGE_INDEX_INTERIOR, PAGE_INDEX_LEAF, PAGE_TABLE_INTERIOR, PAGE_TABLE_LEAF, U32, VARINT_1, get_varint,
-    local_payload_size, put_varint,
+    local_payload_size, max_local, put_varint,
 )
 from limbodb.storage.record import Record, column_at, compare_record, decode_record, sort_key
 
@@ -112,7 +112,7 @@ class BTreeCursor:
     """A cursor over one table (``key_info`` None) or index B-tree."""
 
     __slots__ = (
-        "pager", "root", "key_info", "_index", "_usable", "_state", "_page", "_info", "_ci",
+        "pager", "root", "key_info", "_index", "_usable", "_max_local", "_state", "_page", "_info", "_ci",
         "_pages", "_idxs", "_saved", "_mut", "_ovfl", "_count", "_open", "_epoch", "_sk", "_edge",
         "_ref", "_mark", "__weakref__",
     )
@@ -124,7 +124,9 @@ class BTreeCursor:
         self._index = key_info is not None
         # Index keys order as sort_key tuples: search bisects the pages' cached skeys.
         self._sk = key_info is not None and key_info.binary_asc()
-        self._usable = pager.usable_size
+        self._usable = usable = pager.usable_size
+        # The largest payload a leaf cell holds with no overflow page.
+        self._max_local = max_local(not self._index, usable)
         self._state = _INVALID
         self._page = None
         self._info = None
@@ -995,7 +997,7 @@ class BTreeCursor:
         info = self._info
         page = self._page
         size = len(body)
-        if info.leaf and size <= (usable - 35 if not index else ((usable - 12) * 64 // 255) - 23):
+        if info.leaf and size <= self._max_local:
             head = VARINT_1[size] if size < 0x80 else put_varint(size)
             if index:
                 cell = head + key

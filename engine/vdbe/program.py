@@ -20,7 +20,7 @@ Turso core/vdbe/mod.rs.
 
 from limbodb.errors import BusyError, Error, OperationalError, SQLITE_ERROR, SQLITE_INTERRUPT
 from limbodb.io.completion import IO as _IOMarker
-from limbodb.vdbe.insn import OE_FAIL, OE_ROLLBACK
+from limbodb.vdbe.insn import OE_FAIL, OE_ROLLBACK, OP_Goto, OP_Halt, OP_Init
 
 # Results of step().
 ROW = 100
@@ -127,6 +127,38 @@ def _fused(insns, pc):
     return None
 
 
+def _threaded_jumps(insns):
+    """(pc, final target) of each jump whose closure would only return its target: Init,
+    forward Gotos, and the Goto back to pc 1 that ends a builder's program (after the Halt
+    that ends its body come the transaction prologue Init jumps to, then that Goto: it runs
+    once per execution, just after step() checked for an interrupt). Their slot in ``ops``
+    takes the target's closure, so the step loop skips a dispatch; a loop's backward Goto
+    keeps its own closure, which checks for an interrupt.
+    """
+    n = len(insns)
+    init = insns[0].p2 if n and insns[0].opcode == OP_Init else 0
+    prologue_end = n - 1 if 1 < init < n and insns[init - 1].opcode == OP_Halt else -1
+
+    def skippable(pc):
+        insn = insns[pc]
+        op = insn.opcode
+        return op == OP_Init or (op == OP_Goto and (insn.p2 > pc or (pc == prologue_end and insn.p2 == 1)))
+
+    out = []
+    for pc in range(n):
+        if not skippable(pc):
+            continue
+        target = insns[pc].p2
+        # Every skippable jump but the one to pc 1 goes forward, so a chain ends within n steps.
+        for _ in range(n):
+            if not (0 <= target < n) or not skippable(target):
+                break
+            target = insns[target].p2
+        if 0 <= target < n and not skippable(target):
+            out.append((pc, target))
+    return out
+
+
 def _entry(run, pc):
     def enter_region():
         return run(pc)
@@ -138,7 +170,7 @@ class Program:
 
     __slots__ = ("insns", "nregs", "ncursors", "column_names", "column_decltypes", "readonly",
                  "param_count", "param_names", "schema_cookie", "sql", "counts_changes", "plan", "proto",
-                 "regions")
+                 "regions", "jumps")
 
     def __init__(self, insns, nregs, ncursors, column_names=(), column_decltypes=(), readonly=True,
                  param_count=0, param_names=None, schema_cookie=0, sql=""):
@@ -159,6 +191,8 @@ class Program:
         self.proto = None
         # The compiled loop regions (vdbe/codegen.py), made with ``proto``.
         self.regions = None
+        # (pc, target) of the jumps the step loop skips (_threaded_jumps), made with ``proto``.
+        self.jumps = ()
 
     def new_vm(self, conn):
         return VM(self, conn)
@@ -200,10 +234,13 @@ class VM:
         if proto is None:
             from limbodb.vdbe.codegen import compile_regions
             proto = program.proto = _prototype(program.insns)
+            program.jumps = _threaded_jumps(program.insns)
             program.regions = compile_regions(program.insns, proto)
         ops = self.ops = [factory(self, insn, pc) for pc, factory, insn in proto]
         if program.regions:
             self._enter_regions(ops, proto)
+        for pc, target in program.jumps:
+            ops[pc] = ops[target]
 
     def _enter_regions(self, ops, proto):
         """Give each block start of a compiled region an entry into it (codegen.py).
