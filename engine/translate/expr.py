@@ -38,6 +38,7 @@ _ARITH = {"+": OP_Add, "-": OP_Subtract, "*": OP_Multiply, "/": OP_Divide, "%": 
 _CMP = {"=": OP_Eq, "!=": OP_Ne, "<": OP_Lt, "<=": OP_Le, ">": OP_Gt, ">=": OP_Ge}
 _NEGATE = {OP_Eq: OP_Ne, OP_Ne: OP_Eq, OP_Lt: OP_Ge, OP_Ge: OP_Lt, OP_Gt: OP_Le, OP_Le: OP_Gt}
 _ROWID_NAMES = ("rowid", "oid", "_rowid_")
+_NO_NODES = frozenset()
 _INT32 = range(-0x80000000, 0x80000000)
 
 
@@ -57,11 +58,13 @@ class Source:
 
     __slots__ = ("name", "table", "cursor", "col_names", "col_affs", "col_colls", "rowid_alias",
                  "has_rowid", "using", "index", "index_cursor", "index_map", "col_defaults", "generated",
-                 "db_name", "join_span", "join_pairs", "using_outer", "nested", "nested_error")
+                 "db_name", "join_span", "join_pairs", "using_outer", "nested", "nested_error", "plan_name")
 
     def __init__(self, name, cursor, col_names, col_affs, col_colls, table=None, rowid_alias=None,
                  has_rowid=True):
         self.name = name
+        # The name EXPLAIN QUERY PLAN gives it, where that is not ``name``: "(subquery-1)".
+        self.plan_name = None
         self.table = table
         self.cursor = cursor
         self.col_names = col_names
@@ -158,7 +161,7 @@ class Scope:
     """The sources an expression can name, and the enclosing query's scope."""
 
     __slots__ = ("sources", "parent", "overrides", "aliases", "agg_ok", "correlated", "captured",
-                 "discovered", "ctes", "bound", "join_refs")
+                 "discovered", "ctes", "bound", "join_refs", "alias_blind")
 
     def __init__(self, sources, parent=None):
         self.sources = sources
@@ -186,6 +189,9 @@ class Scope:
         # USING names a RIGHT/FULL JOIN merges: lowercased name -> [(source, column)], read
         # as the coalesce() of them when unqualified (translate/right_join.py), or None.
         self.join_refs = None
+        # ids of the Column nodes in the result columns (their subqueries too) that name an
+        # alias: SQLite resolves the result columns before the aliases join the name context.
+        self.alias_blind = _NO_NODES
 
     def resolve(self, col):
         """(scope, source, column index or -1 for the rowid) for a Column node.
@@ -225,7 +231,7 @@ class Scope:
             raise OperationalError(f"ambiguous column name: {name if qual is None else qual + '.' + name}")
         if hits:
             return self, hits[0][0], hits[0][1]
-        if qual is None and lname in self.aliases:
+        if qual is None and lname in self.aliases and id(col) not in self.alias_blind:
             return self, None, lname
         if self.parent is not None:
             r = self.parent.resolve(col)
@@ -256,6 +262,8 @@ def expr_affinity(scope, e):
             return expr_affinity(owner, owner.aliases[i])
         if i == -1:
             return AFF_INTEGER
+        if is_coalesce(owner, e):
+            return AFF_NONE
         return src.col_affs[i]
     if cls is ast.Cast:
         return type_affinity(e.type_name)
@@ -304,7 +312,7 @@ def expr_collation(scope, e):
         owner, src, i = r
         if src is None:
             return expr_collation(owner, owner.aliases[i])
-        return src.col_colls[i] if i >= 0 else None
+        return src.col_colls[i] if i >= 0 and not is_coalesce(owner, e) else None
     if cls is ast.Cast:
         return expr_collation(scope, e.expr)
     if cls is ast.Unary and e.op == "+":
@@ -342,7 +350,15 @@ def _is_table_column(scope, e):
     owner, src, i = r
     if src is None:
         return _is_table_column(owner, owner.aliases[i])
-    return i >= 0
+    return i >= 0 and not is_coalesce(owner, e)
+
+
+def is_coalesce(owner, e):
+    """Does Column ``e``, resolved in ``owner``, read a FULL JOIN's USING column? That is
+    coalesce() of its sides, a function: no affinity, collating sequence or declared type
+    (sqlite src/resolve.c lookupName). A node bound to one source (Scope.bound) reads it."""
+    refs = owner.join_refs
+    return e.table is None and bool(refs) and len(refs.get(e.name.lower(), ())) > 1 and id(e) not in owner.bound
 
 
 # ------------------------------------------------------------------ values
@@ -444,9 +460,21 @@ def _column(b, scope, e, target):
         return
     owner, src, i = r
     if src is None:
-        code_expr(b, owner, owner.aliases[i], target)
+        if owner.discovered is not None:
+            # Code thrown away while the alias's query looks for its calls (translate/resolve.py),
+            # before it computes those its result columns hold.
+            b.emit(OP_Null, 0, target)
+            return
+        # The alias's expression was resolved as a result column, where aggregate calls are
+        # allowed: one not computed where it is read fails only when coded (SQLite's copy).
+        ok = owner.agg_ok
+        owner.agg_ok = True
+        try:
+            code_expr(b, owner, owner.aliases[i], target)
+        finally:
+            owner.agg_ok = ok
         return
-    if e.table is None and owner.join_refs and len(owner.join_refs.get(e.name.lower(), ())) > 1:
+    if is_coalesce(owner, e):
         # A FULL JOIN's USING column: the first non-NULL side.
         done = b.new_label()
         refs = owner.join_refs[e.name.lower()]
@@ -637,7 +665,7 @@ def _function(b, scope, e, target):
             raise OperationalError(f"misuse of aggregate function {e.name}()")
         raise OperationalError(f"misuse of aggregate: {e.name}()")
     if e.distinct:
-        raise OperationalError(f"DISTINCT aggregates must have exactly one argument")
+        raise OperationalError("DISTINCT aggregates must have exactly one argument")
     if e.filter is not None or e.over is not None:
         raise OperationalError(f"{e.name}() may not be used as a window function")
     if fd.fn is _scalar.coalesce or fd.fn is _scalar.ifnull:

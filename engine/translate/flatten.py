@@ -95,12 +95,13 @@ def _table_names(root, skip_ids):
                 yield n.name.lower(), nested
         elif n.__class__ is ast.CTE:
             nested = True
-        for x in _children(n):
+        for x in children(n):
             if id(x) not in skip_ids:
                 stack.append((x, nested))
 
 
-def _children(n):
+def children(n):
+    """The child nodes of AST node ``n`` (subqueries too), in field order."""
     out = []
     for f in n._fields:
         v = getattr(n, f, None)
@@ -125,7 +126,7 @@ def nodes(root, skip=None):
         if n is skip:
             continue
         yield n
-        stack.extend(_children(n))
+        stack.extend(children(n))
 
 
 def _facts(b, core):
@@ -242,7 +243,7 @@ def without_order(b, parent, sub, parent_scope, ctes):
     if not sub.order_by or sub.limit is not None or parent.unknown or parent.order_reqd or not (
             parent.order or parent.join):
         return sub
-    if any(_is_aggregate(b, core) for core in sub.cores) or has_aggregate(b, [t.expr for t in sub.order_by]):
+    if any(is_aggregate_core(b, core) for core in sub.cores) or has_aggregate(b, [t.expr for t in sub.order_by]):
         return sub
     # SQLite resolves the ORDER BY before it drops it: an error there (no such column) stays.
     from limbodb.translate.select import result_columns
@@ -250,16 +251,18 @@ def without_order(b, parent, sub, parent_scope, ctes):
     return ast.Select(sub.with_, sub.cores, sub.ops, None, None, None)
 
 
-def _is_aggregate(b, core):
+def is_aggregate_core(b, core):
+    """Whether SelectCore ``core`` aggregates (SF_Aggregate): a GROUP BY or an aggregate call."""
     return core.__class__ is ast.SelectCore and (
         core.group_by is not None or has_aggregate(b, list(core.columns) + [core.having]))
 
 
-def pruned(b, sel, core, parent, items, item, sub, alias, names, parent_scope, ctes, unknown=False):
+def pruned(b, sel, core, parent, items, item, sub, alias, names, parent_scope, ctes, unknown=False, moved=()):
     """``sub`` (the select of FROM item ``item`` of ``core``, shown as ``alias`` with column
     ``names`` or None) with the columns SQLite would never evaluate replaced by NULL, or
     ``sub`` itself. ``parent`` is parent_of(core); ``items`` the core's FROM items;
-    ``unknown``: whether SQLite flattens it was not worked out (a CTE's use count)."""
+    ``unknown``: whether SQLite flattens it was not worked out (a CTE's use count);
+    ``moved``: ids of the core's WHERE terms translate/pushdown.py moves into ``sub``."""
     outer_join = _outer_join(parent, items, item)
     flat = _flattens(b, parent, items, item, outer_join, sub, parent_scope, ctes)
     if flat is False:
@@ -272,12 +275,12 @@ def pruned(b, sel, core, parent, items, item, sub, alias, names, parent_scope, c
         from limbodb.translate.select import result_columns
         result_columns(b, sub, parent_scope, ctes)
         sub = ast.Select(sub.with_, cores, sub.ops, None, sub.limit, sub.offset)
-    read = _read_names(core, sel, item, alias)
+    read = _read_names(core, sel, item, alias, moved)
     if read is not None and any(rc.expr.__class__ is ast.Star for arm in cores for rc in arm.columns):
-        cores = _expand_stars(b, cores, parent_scope, ctes)
+        cores = expand_stars(b, cores, parent_scope, ctes)
         sub = ast.Select(sub.with_, cores, sub.ops, sub.order_by, sub.limit, sub.offset)
     if names is None:
-        names = [_name(rc) for rc in cores[0].columns]
+        names = [column_name(rc) for rc in cores[0].columns]
     if read is None or len(names) != len(cores[0].columns) \
             or any(rc.expr.__class__ is ast.Star for arm in cores for rc in arm.columns):
         keep = None
@@ -290,7 +293,7 @@ def pruned(b, sel, core, parent, items, item, sub, alias, names, parent_scope, c
         inner = _inner_names(sub)
         for arm in cores:
             for k, rc in enumerate(arm.columns):
-                if _name(rc).lower() in inner:
+                if column_name(rc).lower() in inner:
                     keep.add(k)
         for t in sub.order_by or ():
             e = t.expr
@@ -325,7 +328,7 @@ def _copy(b, sub, prune, facts):
     return ast.Select(sub.with_, new_cores, sub.ops, sub.order_by, sub.limit, sub.offset)
 
 
-def _expand_stars(b, cores, parent_scope, ctes):
+def expand_stars(b, cores, parent_scope, ctes):
     """``cores`` with each ``*`` and ``t.*`` written out as the columns it names, where each
     names its table (an unnamed subquery's columns keep their star)."""
     from limbodb.translate.select import result_columns
@@ -338,23 +341,29 @@ def _expand_stars(b, cores, parent_scope, ctes):
         if any(c.expr.__class__ is ast.Column and c.expr.table is None for c in cols):
             out.append(arm)
             continue
-        written = []
-        k = 0
-        for i, rc in enumerate(arm.columns):
-            if rc.expr.__class__ is not ast.Star:
-                written.append(rc)
-                k += 1
-                continue
-            nxt = next((r.expr for r in arm.columns[i + 1:] if r.expr.__class__ is not ast.Star), None)
-            while k < len(cols) and cols[k].expr is not nxt:
-                written.append(ast.ResultColumn(cols[k].expr, cols[k].name, cols[k].name))
-                k += 1
-        out.append(ast.SelectCore(arm.distinct, written, arm.from_, arm.where, arm.group_by, arm.having,
-                                  arm.windows))
+        out.append(stars_written(arm, cols, lambda c: c.expr))
     return out
 
 
-def _name(rc):
+def stars_written(arm, cols, expr_of):
+    """``arm`` with each ``*`` replaced by the result columns ``cols`` (result_columns of
+    ``arm``) it stands for, each read as ``expr_of(column)``."""
+    written = []
+    k = 0
+    for i, rc in enumerate(arm.columns):
+        if rc.expr.__class__ is not ast.Star:
+            written.append(rc)
+            k += 1
+            continue
+        nxt = next((r.expr for r in arm.columns[i + 1:] if r.expr.__class__ is not ast.Star), None)
+        while k < len(cols) and cols[k].expr is not nxt:
+            written.append(ast.ResultColumn(expr_of(cols[k]), cols[k].name, cols[k].name))
+            k += 1
+    return ast.SelectCore(arm.distinct, written, arm.from_, arm.where, arm.group_by, arm.having, arm.windows)
+
+
+def column_name(rc):
+    """The name ResultColumn ``rc`` gives its column: the alias, the column's name, the text."""
     if rc.alias is not None:
         return rc.alias
     if rc.expr.__class__ is ast.Column:
@@ -376,12 +385,13 @@ def _inner_names(sub):
     for core in sub.cores:
         if core.__class__ is ast.SelectCore:
             roots += [core.where, core.having] + list(core.group_by or ())
-            roots += [it.on for it in _from_items(core.from_)]
+            roots += [it.on for it in from_items(core.from_)]
     return {n.name.lower() for r in roots if r is not None for n in nodes(r) if n.__class__ is ast.Column}
 
 
-def _read_names(core, sel, item, alias):
-    """Lowercased names the query may read from ``item`` (shown as ``alias``), None for all."""
+def _read_names(core, sel, item, alias, moved=()):
+    """Lowercased names the query may read from ``item`` (shown as ``alias``), None for all;
+    the WHERE terms whose ids are in ``moved`` are not read."""
     la = alias.lower() if alias is not None else None
     for rc in core.columns:
         e = rc.expr
@@ -394,6 +404,11 @@ def _read_names(core, sel, item, alias):
     roots = [core] + [t.expr for t in sel.order_by or ()
                       if not (t.expr.__class__ is ast.Column and t.expr.table is None
                               and t.expr.name.lower() in aliases)]
+    if moved:
+        from limbodb.translate.select import split_and
+        roots[0] = ast.SelectCore(core.distinct, core.columns, core.from_, None, core.group_by, core.having,
+                                  core.windows)
+        roots += [t for t in split_and(core.where) if id(t) not in moved]
     for root in roots:
         for n in nodes(root, skip):
             cls = n.__class__
@@ -405,6 +420,15 @@ def _read_names(core, sel, item, alias):
                     return None
                 out.update(u.lower() for u in n.using or ())
     return out
+
+
+def flattens(b, parent, items, item, sub, parent_scope, ctes, outer_join=None):
+    """Whether SQLite 3.40 flattens ``sub``, FROM item ``item`` of the query of ``parent``:
+    True, False, or None where that was not worked out. ``outer_join``: whether the item
+    is an outer join's right side, if not as written (a LEFT JOIN made an inner one)."""
+    if outer_join is None:
+        outer_join = _outer_join(parent, items, item)
+    return _flattens(b, parent, items, item, outer_join, sub, parent_scope, ctes)
 
 
 def _flattens(b, parent, items, item, outer_join, sub, parent_scope, ctes):
@@ -419,13 +443,13 @@ def _flattens(b, parent, items, item, outer_join, sub, parent_scope, ctes):
     for core in sub.cores:
         if core.__class__ is not ast.SelectCore or not core.from_ or core.distinct:  # (7), (4), (17b/c)
             return False
-        if _is_aggregate(b, core) or has_window(core):                        # aggregates, (25)
+        if is_aggregate_core(b, core) or has_window(core):                   # aggregates, (25)
             return False
     if parent.unknown:
         return None
     if (item.join_type or 0) & ast.JT_RIGHT:                                  # (26)
         return False
-    sub_items = [_from_items(core.from_) for core in sub.cores]
+    sub_items = [from_items(core.from_) for core in sub.cores]
     if item is not items[0] and any((it.join_type or 0) & ast.JT_RIGHT for its in sub_items for it in its):
         return False                                                             # (27), (17g)
     if outer_join and (parent.distinct or any(
@@ -455,7 +479,8 @@ def _flattens(b, parent, items, item, outer_join, sub, parent_scope, ctes):
     return True
 
 
-def _from_items(from_):
+def from_items(from_):
+    """The FROM items of ``from_``, parenthesized joins written out."""
     from limbodb.translate.select import _flatten
     return _flatten(from_)
 

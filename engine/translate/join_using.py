@@ -5,34 +5,44 @@ A USING/NATURAL column pairs with the left-most earlier FROM item having it; the
 equality binds to the two sources themselves (Scope.bound), as an unaliased
 subquery has no name to qualify it with. SQLite makes a parenthesized join a
 subquery (SF_NestedFrom) listing every column of its items under their own item
-names; one on the right of an outer join or with an alias is read so here (its
+names; one SQLite does not flatten or with an alias is read so here (its
 Source.nested entries), any other is opened in place with its joins kept among its
-own items (a Source's join_span). ``*`` names ``schema.item.column``, which two
-items of one name make ambiguous. Mirrors sqlite src/select.c sqlite3ProcessJoin,
-tableAndColumnIndex and selectExpand, src/resolve.c lookupName.
+own items (a Source's join_span), its ONs' names bound among them and its columns
+named as that subquery's (group_columns). ``*`` names ``schema.item.column``, which
+two items of one name make ambiguous. Mirrors sqlite src/select.c sqlite3ProcessJoin,
+tableAndColumnIndex, selectExpand and flattenSubquery, src/resolve.c lookupName.
 """
+
+import re
 
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
 
+_NAME_SUFFIX = re.compile(r":[0-9]*$")
 
-def from_list(items, base, first_join):
+
+def from_list(items, base, first_join, right_after=False):
     """(item, (join_type, on, using), span) per source the FROM ``items`` open.
 
     SQLite makes a parenthesized join a subquery (sqlite src/parse.y seltablist), but
-    for a first one without an alias, whose items are the list's. One with an alias or
-    on the right of an outer join is that subquery here (a JoinGroup item); the items
+    for a first one without an alias, whose items are the list's. One SQLite cannot
+    flatten, or with an alias, is that subquery here (a JoinGroup item); the items
     of any other one are opened in place, and as the subquery's would, they join only
     each other while the join written before the parentheses pairs the earlier items
     with all of them. ``span``: (start, end) of the sources a join pairs,
-    [start, k) on the left of source k and [k, end) on the right.
+    [start, k) on the left of source k and [k, end) on the right. ``right_after``: a
+    RIGHT JOIN follows ``items`` in the list they are the first part of.
     """
     out = []
-    for p, it in enumerate(items or ()):
+    items = items or ()
+    # The last RIGHT JOIN of the list: the items before it are on its left (JT_LTORJ).
+    last_right = max((p for p, it in enumerate(items) if p and (it.join_type or 0) & ast.JT_RIGHT),
+                     default=len(items) if right_after else -1)
+    for p, it in enumerate(items):
         k = base + len(out)
         join = first_join if p == 0 else (it.join_type or 0, it.on, it.using)
-        if it.__class__ is ast.JoinGroup and not _is_nested_source(it, p):
-            inner = from_list(it.items, k, join)
+        if it.__class__ is ast.JoinGroup and not _is_nested_source(it, p, p < last_right):
+            inner = from_list(it.items, k, join, p < last_right)
             if p:
                 inner[0] = (inner[0][0], inner[0][1], (base, k + len(inner)))
             out.extend(inner)
@@ -41,10 +51,21 @@ def from_list(items, base, first_join):
     return out
 
 
-def _is_nested_source(group, p):
-    """Is parenthesized join ``group`` (item ``p`` of its list) read as a subquery? SQLite
-    cannot flatten it on the right of an outer join, and only a subquery has the alias."""
-    return group.alias is not None or (p > 0 and bool((group.join_type or 0) & ast.JT_OUTER))
+def _is_nested_source(group, p, left_of_right):
+    """Is parenthesized join ``group`` (item ``p`` of its list) read as a subquery? Only a
+    subquery has the alias, and SQLite's flattenSubquery keeps it one on the right of an
+    outer join or the left of a RIGHT JOIN (restrictions 3a, 26), and after the first
+    item when it holds a RIGHT JOIN itself (27)."""
+    if group.alias is not None:
+        return True
+    return p > 0 and (bool((group.join_type or 0) & ast.JT_OUTER) or left_of_right or _has_right(group.items))
+
+
+def _has_right(items):
+    """Does the list a parenthesized join makes (its first group's items in it) hold a RIGHT JOIN?"""
+    first = items[0]
+    return any((it.join_type or 0) & ast.JT_RIGHT for it in items[1:]) or (
+        first.__class__ is ast.JoinGroup and first.alias is None and _has_right(first.items))
 
 
 class NestedFrom(ast.SelectCore):
@@ -73,12 +94,17 @@ def nested_columns(scope, sources, core):
             name = left.col_names[j]
             after.add(name.lower())
             # The bare name, as SQLite lists it: a later item's column of that name no join
-            # merged makes it ambiguous.
+            # merged makes it ambiguous (in parentheses opened in place, among their items).
             try:
-                _s, left, j = scope.resolve(ast.Column(name, None))
+                if not nxt.join_span[0]:
+                    _s, left, j = scope.resolve(ast.Column(name, None))
             except OperationalError as e:
                 core.error = core.error or str(e)
-            out.append((bound_column(scope, left, j), name, left, j))
+            refs = scope.join_refs
+            # A FULL JOIN's column reads coalesce() of its sides, as the bare name does.
+            col = ast.Column(name, None) if refs and len(refs.get(name.lower(), ())) > 1 else \
+                bound_column(scope, left, j)
+            out.append((col, name, left, j))
             entries.append((None, None, name, False, True))
         hidden = getattr(src, "hidden_cols", ())
         for j, name in enumerate(src.col_names):
@@ -94,8 +120,91 @@ def nested_columns(scope, sources, core):
             noexpand = noexpand or lname in src.using_outer or lname in after
             entries.append((item, db, base, noexpand, False))
             out.append((bound_column(scope, src, j), name, src, j))
-    core.entries = entries
+    hidden = _hidden_by_using_names([e[2] for e in entries], [e[4] for e in entries])
+    core.entries = [e if i not in hidden else e[:3] + (True, e[4]) for i, e in enumerate(entries)]
     return out
+
+
+def _hidden_by_using_names(names, using_terms):
+    """Indexes of the columns whose name, as sqlite3ColumnsFromExprList makes it unique,
+    collides with a USING column's: SQLite hides them from '*' (COLFLAG_NOEXPAND)."""
+    taken = {}
+    hidden = set()
+    for i, (name, using_term) in enumerate(zip(names, using_terms)):
+        cnt = 0
+        while name.lower() in taken:
+            if taken[name.lower()]:
+                hidden.add(i)
+            m = _NAME_SUFFIX.search(name)
+            cnt += 1
+            name = f"{name[:m.start()] if m and m.start() > 0 else name}:{cnt}"
+        taken[name.lower()] = using_term
+    return hidden
+
+
+def group_columns(sources):
+    """The columns of the subquery SQLite makes of each parenthesized join opened in place.
+
+    Returns ({first source index: (end index, entries)} per outermost such join, {id(source):
+    the names its columns have there}), or None without any. An entry is (source, column
+    index, name, shown by '*'), listed as sqlite src/select.c selectExpand lists a nested
+    FROM's columns: before each item the USING columns of the join after it (by their
+    left-hand columns), then every column of the item; names made unique as
+    sqlite3ColumnsFromExprList does, a column colliding with a USING column hidden from '*'
+    as one the join before its item merges is. SQLite names the result columns before it
+    flattens the subquery: these names are the ones a result column reading them gets.
+    """
+    groups = {}
+    names = {}
+    k = 1
+    while k < len(sources):
+        end = (sources[k][0].join_span or (0, k + 1))[1]
+        if end > k + 1:
+            groups[k] = (end, _group_entries(sources, k, end, names))
+        k = max(end, k + 1)
+    return (groups, names) if groups else None
+
+
+def _group_entries(sources, g0, g1, names):
+    items = []
+    k = g0
+    while k < g1:
+        end = (sources[k][0].join_span or (0, k + 1))[1]
+        if k > g0 and end > k + 1:
+            items.append((k, _group_entries(sources, k, end, names)))
+            k = end
+        else:
+            src = sources[k][0]
+            hidden = getattr(src, "hidden_cols", ())
+            nested = src.nested
+            items.append((k, [(src, j, n, not (nested is not None and nested[j][3]))
+                              for j, n in enumerate(src.col_names) if j not in hidden]))
+            k += 1
+    raw = []
+    merged = ()
+    for i, (k, cols) in enumerate(items):
+        after = set()
+        if i + 1 < len(items):
+            for (left, j), _right in sources[items[i + 1][0]][0].join_pairs:
+                after.add(left.col_names[j].lower())
+                raw.append((left, j, left.col_names[j], True, True))
+        raw.extend((src, j, n, shown and n.lower() not in merged and n.lower() not in after, False)
+                   for src, j, n, shown in cols)
+        merged = after
+    taken = {}
+    entries = []
+    for src, j, name, shown, using_term in raw:
+        cnt = 0
+        while name.lower() in taken:
+            shown = shown and not taken[name.lower()]
+            m = _NAME_SUFFIX.search(name)
+            cnt += 1
+            name = f"{name[:m.start()] if m and m.start() > 0 else name}:{cnt}"
+        taken[name.lower()] = using_term
+        entries.append((src, j, name, shown))
+        if not using_term:
+            names.setdefault(id(src), list(src.col_names))[j] = name
+    return entries
 
 
 def star_column(scope, src, j):
@@ -156,6 +265,30 @@ def apply_using(scope, sources):
     for k in _join_order(sources, 0, len(sources)):
         _apply_join(sources, k, merged)
     _check_nested_columns(sources, merged)
+    _bind_group_on_terms(scope, sources)
+
+
+def _bind_group_on_terms(scope, sources):
+    """Bind the names of each ON inside a parenthesized join opened in place among that
+    join's own sources: SQLite resolves them in the subquery it makes of the parentheses,
+    where no other FROM item is in scope ("no such column" otherwise)."""
+    from limbodb.translate.expr import Scope, walk
+    inner = {}
+    for k in range(1, len(sources)):
+        src, (_jt, on, _u) = sources[k]
+        base = src.join_span[0] if src.join_span is not None else 0
+        if on is None or base == 0:
+            continue
+        group = inner.get(base)
+        if group is None:
+            group = inner[base] = Scope([s for s, _j in sources[base:sources[base][0].join_span[1]]], scope.parent)
+            group.ctes = scope.ctes
+            group.bound = scope.bound
+        for n in walk(on):
+            if n.__class__ is ast.Column and id(n) not in scope.bound:
+                r = group.resolve(n)
+                if r is not None and r[0] is group:
+                    scope.bound[id(n)] = (n, r[1], r[2])
 
 
 def _join_order(sources, g0, g1):

@@ -35,7 +35,7 @@ from limbodb.translate.expr import (
     AFF_NONE, binary_collation, code_expr, code_if_false, expr_affinity, expr_collation, walk,
 )
 from limbodb.vdbe.insn import (
-    MAKERECORD_UNPACKED, OP_Affinity, OP_Column, OP_Copy, OP_Goto, OP_IdxGE, OP_IdxGT, OP_IdxInsert,
+    MAKERECORD_UNPACKED, OP_Affinity, OP_Column, OP_Copy, OP_Gosub, OP_Goto, OP_IdxGE, OP_IdxGT, OP_IdxInsert,
     OP_IdxLE, OP_IdxLT, OP_IdxRowid, OP_IfPos, OP_Integer, OP_IsNull, OP_Last, OP_Le, OP_Lt,
     OP_MakeRecord, OP_Next, OP_NotExists, OP_NotFound, OP_Null, OP_OpenEphemeral, OP_OpenRead,
     OP_Prev, OP_Rewind, OP_Rowid, OP_SeekGE, OP_SeekGT, OP_SeekLE, OP_SeekLT, OP_SeekRowid,
@@ -102,12 +102,17 @@ class Plan:
         self.pre_terms = pre_terms
         self.scope = scope
         self.order_satisfied = order_satisfied
+        # (return register, address) of each subroutine filling a FROM subquery's table,
+        # run once the terms before the loops pass (translate/select.py open_sources).
+        self.fills = ()
 
     def emit(self, b, body, break_label):
         scope = self.scope
         outer_skip = b.new_label()
         for t in self.pre_terms:
             code_if_false(b, scope, t, outer_skip, True)
+        for ret, addr in self.fills:
+            b.emit(OP_Gosub, ret, addr)
         for lv in self.levels:
             src = lv.src
             path = lv.path
@@ -678,6 +683,8 @@ def plan_loops(b, scope, sources, terms, order, used_cols=None):
     from limbodb.translate.select import join_using_terms, split_and
     nsrc = len(sources)
     levels = [_Level(src, join) for src, join in sources]
+    if nsrc > 1:
+        right_join.simplify_left_joins(scope, levels, terms, nsrc, _term_sources)
     pool = list(terms)
     has_right = right_join.has_right(sources)
     # The level whose join result a pooled term filters: the last for WHERE, k for an inner ON.
@@ -859,7 +866,7 @@ def _finish_level(b, lv):
     src = lv.src
     path = lv.path
     if src.table is None:
-        detail = getattr(src, "plan_detail", None) or f"SCAN {src.name}"
+        detail = getattr(src, "plan_detail", None) or f"SCAN {src.plan_name or src.name}"
         b.add_plan(detail + (" LEFT-JOIN" if lv.left else ""), b.plan_parent)
         return
     name = src.name

@@ -1,4 +1,5 @@
-"""Which query an aggregate call belongs to, and which CTEs a subquery can name.
+"""Which query an aggregate call belongs to, which CTEs a subquery can name, and
+which name error a query reports.
 
 SQLite gives an aggregate call to the innermost query whose FROM its arguments
 read (resolve.c: resolveExprStep, sqlite3ReferencesSrcList); a call naming no
@@ -6,12 +7,15 @@ column stays where it is written. So a call in a subquery, however deep, may be
 an enclosing query's aggregate: that query computes it per group and the
 subqueries read the register it finalizes it into. A query finds such calls
 before it compiles its loops by compiling its subqueries once with the code
-thrown away (``Scope.discovered`` collects them). Mirrors sqlite src/resolve.c.
+thrown away (``Scope.discovered`` collects them). SQLite resolves every name
+before coding; the code meets them in another order, so a name error makes the
+query resolve its clauses again in SQLite's order (first_name_error).
+Mirrors sqlite src/resolve.c.
 """
 
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
-from limbodb.translate.expr import is_aggregate_call, walk
+from limbodb.translate.expr import Scope, is_aggregate_call, walk
 from limbodb.vdbe.insn import OP_Null
 
 
@@ -49,8 +53,10 @@ def _agg_owner(b, scope, call):
     """The enclosing query's Scope that ``call`` belongs to, or None for ``scope``'s own.
 
     That is the innermost query among those whose columns the arguments (ORDER BY and
-    FILTER too) name; a call naming no column stays where it is written. Resolving the
-    names marks the subqueries between correlated, as the owner's value changes per row.
+    FILTER too) name; a call naming no column stays where it is written. A result alias
+    stands for its expression (SQLite's resolveAlias copies it in), whose columns are its
+    query's. Resolving the names marks the subqueries between correlated, as the owner's
+    value changes per row.
     """
     chain = []
     p = scope
@@ -58,13 +64,18 @@ def _agg_owner(b, scope, call):
         chain.append(getattr(p, "_outer", p))  # subquery._Probe stands for the enclosing query
         p = p.parent
     depth = None
-    for col in _call_columns(b, call):
+    cols = [(scope, col) for col in _call_columns(b, call)]
+    while cols:
+        at, col = cols.pop()
         try:
-            r = scope.resolve(col)
+            r = at.resolve(col)
         except OperationalError:
             return None
-        if r is None or r[1] is None:
-            return None
+        if r is None:
+            continue  # a double-quoted string
+        if r[1] is None:
+            cols.extend((r[0], c) for c in _expr_columns(b, [r[0].aliases[r[2]]]))
+            continue
         d = next((i for i, s in enumerate(chain) if s is r[0]), 0)
         if d == 0:
             return None
@@ -75,8 +86,12 @@ def _agg_owner(b, scope, call):
 def _call_columns(b, call):
     """The Column nodes of ``call``'s arguments, ORDER BY and FILTER that name no FROM item
     of a subquery inside them (sqlite3ReferencesSrcList leaves those out)."""
+    return _expr_columns(b, [*(call.args or ()), *(t.expr for t in call.order_by or ()), call.filter])
+
+
+def _expr_columns(b, top):
+    """The Column nodes of the expressions ``top`` that name no FROM item of a subquery inside them."""
     out = []
-    top = [*(call.args or ()), *(t.expr for t in call.order_by or ()), call.filter]
     stack = [(x, None) for x in top if x is not None]
     while stack:
         n, local = stack.pop()
@@ -210,7 +225,8 @@ def _subtree(e):
 
 def _may_read_aggregate(b, scope, sel):
     """Whether ``sel`` (with the CTEs it names) holds an aggregate call naming a column
-    ``scope``'s sources have: only then can a call there belong to ``scope``'s query."""
+    ``scope``'s sources have, or one of its aliases: only then can a call there belong to
+    ``scope``'s query."""
     names = {src.name.lower() for src in scope.sources if src.name is not None}
     ctes = visible_ctes(scope)
     seen = set()
@@ -238,7 +254,7 @@ def _names_source(scope, e, names):
         if n.table is not None:
             if n.table.lower() in names:
                 return True
-        elif any(src.find(n.name) is not None or (src.has_rowid and n.name.lower() in ("rowid", "oid", "_rowid_"))
+        elif n.name.lower() in scope.aliases or any(src.find(n.name) is not None or (src.has_rowid and n.name.lower() in ("rowid", "oid", "_rowid_"))
                  for src in scope.sources):
             return True
     return False
@@ -256,3 +272,87 @@ def _children(n):
                     yield x
                 elif isinstance(x, tuple):
                     yield from (y for y in x if isinstance(y, ast.Node))
+
+
+_NAME_ERRORS = ("no such column: ", "ambiguous column name: ")
+
+
+def first_name_error(b, scope, sel, core, sources, err):
+    """Raise the name error SQLite reports for ``core`` (of ``sel``, over ``sources`` in
+    ``scope``) whose code raised ``err``.
+
+    SQLite resolves all names of a query before coding it, clause by clause
+    (resolveSelectStep): LIMIT and OFFSET (which name nothing), the result columns,
+    HAVING, WHERE with the ON terms appended (sqlite3ProcessJoin), ORDER BY, GROUP BY,
+    each walked left to right. The code meets them in another order, so after a name
+    error (only then: a valid query compiles as before) the clauses are resolved again
+    in SQLite's order and the first error found is raised; ``err`` when none is.
+    """
+    if not str(err).startswith(_NAME_ERRORS):
+        raise err
+    _limit_name_error(b, sel)
+    clauses = [rc.expr for rc in core.columns if rc.expr.__class__ is not ast.Star]
+    clauses += [core.having, core.where, *(join[1] for _src, join in sources)]
+    clauses += [t.expr for t in sel.order_by or ()]
+    clauses += core.group_by or ()
+    # The calls of this query in subqueries are only recorded, as while it looks for them.
+    scope.discovered = []
+    try:
+        for e in clauses:
+            if e is not None:
+                _resolve_names(b, scope, e)
+    except OperationalError as first:
+        raise first from None
+    finally:
+        scope.discovered = None
+    raise err
+
+
+def first_compound_name_error(b, sel, parent, ctes, err):
+    """Raise the name error SQLite reports for compound ``sel`` whose code raised ``err``.
+
+    SQLite's Select for a compound is its last SELECT, linked to those before it: it
+    resolves the LIMIT, then the SELECTs from the last to the first, then the ORDER BY.
+    """
+    if not str(err).startswith(_NAME_ERRORS):
+        raise err
+    from limbodb.translate.select import result_columns
+    _limit_name_error(b, sel)
+    for core in reversed(sel.cores):
+        try:
+            result_columns(b, ast.Select(None, [core], [], None, None, None), parent, ctes)
+        except OperationalError as e:
+            if str(e).startswith(_NAME_ERRORS):
+                raise e from None
+    raise err
+
+
+def _limit_name_error(b, sel):
+    """Raise the name error of ``sel``'s LIMIT or OFFSET: they are resolved naming nothing."""
+    try:
+        for e in (sel.limit, sel.offset):
+            if e is not None:
+                _resolve_names(b, Scope([]), e)
+    except OperationalError as first:
+        raise first from None
+
+
+def _resolve_names(b, scope, e):
+    """Resolve the names of ``e`` in ``scope`` in SQLite's walk order (node, then its children
+    left to right); a subquery is compiled, code thrown away, for its name errors only."""
+    from limbodb.translate.select import result_columns
+    from limbodb.translate.subquery import probe
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        cls = n.__class__
+        if cls is ast.Column:
+            scope.resolve(n)
+        elif cls is ast.Select:
+            try:
+                result_columns(b, n, probe(scope))
+            except OperationalError as err:
+                if str(err).startswith(_NAME_ERRORS):
+                    raise
+        else:
+            stack.extend(reversed(list(_children(n))))

@@ -16,7 +16,10 @@ core into a shared pipeline (UNION ALL) or ephemeral indexes (UNION, INTERSECT,
 EXCEPT). A subquery sees the CTEs of the queries around it. FROM
 subqueries, views and CTEs (WITH RECURSIVE too) are materialized into
 ephemeral tables, without the columns SQLite's flattening would never compute
-(translate/flatten.py). Mirrors sqlite src/select.c, Turso core/translate/select.rs.
+(translate/flatten.py) and with the outer WHERE terms SQLite runs inside them
+(translate/pushdown.py); a CTE SQLite materializes (named twice, MATERIALIZED)
+is filled once per statement, a view or CTE named twice in one FROM and kept a
+subquery once per FROM. Mirrors sqlite src/select.c, Turso core/translate/select.rs.
 """
 
 import re
@@ -24,22 +27,25 @@ import re
 from limbodb.errors import OperationalError
 from limbodb.parser import ast
 from limbodb.storage.record import KeyInfo
-from limbodb.translate import flatten, planner, right_join, window
+from limbodb.translate import flatten, planner, pushdown, right_join, window
 from limbodb.translate.attach import TEMP, bound_db, find_source, has_aux
 from limbodb.translate.join_using import (  # join_using_terms: for translate/planner.py
-    NestedFrom, apply_using, from_list, join_using_terms, nested_columns, star_column,
+    NestedFrom, apply_using, bound_column, from_list, group_columns, join_using_terms, nested_columns,
+    star_column,
 )
 from limbodb.translate.expr import (
     AFF_BLOB, AFF_NONE, Scope, Source, code_expr, code_if_false, expr_affinity,
-    expr_collation, is_aggregate_call, walk,
+    expr_collation, is_aggregate_call, is_coalesce, walk,
 )
-from limbodb.translate.resolve import claimed_outside, discover, visible_ctes
+from limbodb.translate.resolve import (
+    claimed_outside, discover, first_compound_name_error, first_name_error, visible_ctes,
+)
 from limbodb.translate.subquery import probe
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy,
     OP_DecrJumpZero, OP_Found, OP_Ge, OP_Gosub, OP_Delete, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot,
     OP_IfPos, OP_Insert, OP_Integer, OP_IsNull, OP_Jump, OP_Le, OP_MakeRecord, OP_MustBeInt, OP_Ne,
-    OP_Next, OP_NotNull, OP_NewRowid, OP_NotFound, OP_Null, OP_OpenEphemeral, OP_OpenPseudo,
+    OP_Next, OP_NotNull, OP_NewRowid, OP_NotFound, OP_Null, OP_Once, OP_OpenEphemeral, OP_OpenPseudo,
     OP_OffsetLimit, OP_OpenRead, OP_Return, OP_Rewind, OP_SorterData, OP_SorterInsert, OP_SorterNext, OP_SorterOpen,
     OP_SorterSort, SQLITE_NULLEQ,
 )
@@ -48,16 +54,21 @@ from limbodb.vdbe.sorter import SortSpec
 
 
 class OutputColumn:
-    """One result column: its expression, name, declared type and affinity (SQLite letter)."""
+    """One result column: its expression, name, declared type and affinity (SQLite letter).
 
-    __slots__ = ("expr", "name", "decltype", "affinity", "collation")
+    ``ident``: the name a FROM subquery or CTE gives it when that differs (SQLite names those
+    columns before resolving them: a double-quoted string is still an identifier then).
+    """
 
-    def __init__(self, expr, name, decltype, affinity=AFF_NONE, collation=None):
+    __slots__ = ("expr", "name", "decltype", "affinity", "collation", "ident")
+
+    def __init__(self, expr, name, decltype, affinity=AFF_NONE, collation=None, ident=None):
         self.expr = expr
         self.name = name
         self.decltype = decltype
         self.affinity = affinity
         self.collation = collation
+        self.ident = ident
 
 
 # ------------------------------------------------------------------ entry points
@@ -77,7 +88,10 @@ def compile_select(b, sel, parent, sink, ctes=None):
     cores = sel.cores
     if len(cores) == 1:
         return _compile_single(b, sel, cores[0], parent, sink, ctes)
-    return _compile_compound(b, sel, parent, sink, ctes)
+    try:
+        return _compile_compound(b, sel, parent, sink, ctes)
+    except OperationalError as e:
+        first_compound_name_error(b, sel, parent, ctes, e)
 
 
 def result_columns(b, sel, parent, ctes=None):
@@ -197,34 +211,48 @@ class _Pipeline:
 
 # ------------------------------------------------------------------ sources
 
-def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None):
+def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None, fills=None):
     """Open a cursor per FROM item (materializing subqueries); returns the Source list.
 
     ``outer``: (select, core) whose FROM this is; then subqueries SQLite would flatten
-    leave out the columns the core never reads, and an ORDER BY SQLite drops is dropped
-    (translate/flatten.py).
+    leave out the columns the core never reads, an ORDER BY SQLite drops is dropped
+    (translate/flatten.py), and the outer terms SQLite runs inside a subquery go into it
+    (translate/pushdown.py; ``push`` False: SQLite pushes none into this one). A view or
+    CTE named twice in the FROM that stays a subquery either time is computed once.
+    ``fills``: a list, to hold (return register, address) of a subroutine per subquery
+    that fills its table, for the loops to call (Plan.fills); None: the tables fill here.
     """
     sources = []
-    items = _flatten(from_items)
+    opened = from_list(from_items, 0, (0, None, None))
+    items = _list_items(from_items, opened)
     prune = None
+    # id(item): whether SQLite runs the item's subquery as written (not flattened, no term
+    # pushed); (view or CTE) id: the Source of its first such item, not a co-routine.
+    reuse = {}
     if outer is not None:
         fparent = []
 
-        def prune(item, sub, alias, names, pctes, unknown=False):
+        def prune(item, sub, alias, names, pctes, unknown=False, push=True):
             if not fparent:
                 fparent.append(flatten.parent_of(b, outer[0], outer[1], items))
+                pushdown.forget_moves(b, outer[1])
             sub = flatten.without_order(b, fparent[0], sub, parent, pctes)
-            return flatten.pruned(b, outer[0], outer[1], fparent[0], items, item, sub, alias, names, parent,
-                                  pctes, unknown)
-    for item, src_join, span in from_list(from_items, 0, (0, None, None)):
+            planned = None if unknown else pushdown.plan(b, outer[1], fparent[0], items, item, sub, alias,
+                                                         names, parent, pctes, push)
+            out = flatten.pruned(b, outer[0], outer[1], fparent[0], items, item, sub, alias, names, parent,
+                                 pctes, unknown, planned[1] if planned else ())
+            reuse[id(item)] = item.__class__ is ast.TableRef and planned is None and not unknown and \
+                flatten.flattens(b, fparent[0], items, item, sub, parent, pctes) is False
+            return out if planned is None else pushdown.push_down(b, planned, out)
+    for item, src_join, span in opened:
         cls = item.__class__
         if cls is ast.JoinGroup:
             src = _nested_source(b, item, parent, ctes)
         elif cls is ast.TableRef:
-            src = _table_source(b, item, parent, ctes, prune)
+            src = _table_source(b, item, parent, ctes, prune, reuse, items, fills)
         elif cls is ast.SubqueryRef:
             sub = item.select if prune is None else prune(item, item.select, item.alias, None, ctes)
-            src = _materialize(b, sub, item.alias, parent, ctes)
+            src = _deferred(b, fills, lambda: _materialize(b, sub, item.alias, parent, ctes))
         else:
             from limbodb.translate.tvf import open_source
             src = open_source(b, item)
@@ -232,6 +260,14 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None)
         src.join_span = span
         sources.append((src, src_join))
     return sources
+
+
+def _list_items(from_items, opened):
+    """The FROM items as SQLite's list has them once it opened parenthesized joins where it
+    can (``opened``: join_using.from_list of them): one read as a subquery is one item, and
+    the first item of one opened in place carries its join (as _flatten gives them)."""
+    _flatten(from_items)
+    return [item for item, _, _ in opened]
 
 
 def _flatten(items):
@@ -252,13 +288,13 @@ def _flatten(items):
 def _nested_source(b, group, parent, ctes):
     """A Source for a parenthesized join read as a subquery (sqlite src/select.c selectExpand)."""
     core = NestedFrom(False, [ast.ResultColumn(ast.Star(None), None, "*")], group.items)
-    src = _materialize(b, ast.Select(None, [core], [], None, None, None), group.alias, parent, ctes)
+    src = _materialize(b, ast.Select(None, [core], [], None, None, None), group.alias, parent, ctes, kind="join")
     src.nested = core.entries
     src.nested_error = core.error
     return src
 
 
-def _table_source(b, ref, parent, ctes, prune=None):
+def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fills=None):
     name = ref.name
     lname = name.lower()
     if ref.schema is None and lname in ctes:
@@ -267,18 +303,27 @@ def _table_source(b, ref, parent, ctes, prune=None):
             return Source(ref.alias or name, cte.cursor, list(cte.names), [AFF_BLOB] * len(cte.names),
                           [None] * len(cte.names), None, None, False)
         inner = {k: v for k, v in ctes.items() if k != lname}
+        uses = b.flatten_facts.get(id(cte))
+        uses = uses[1] if uses is not None else None
+        # SQLite materializes a CTE that is MATERIALIZED or named twice (unless NOT MATERIALIZED)
+        # once per statement.
+        once = cte.materialized is True or (cte.materialized is None and uses is not None and uses >= 2)
         if _recursive_core(cte) is not None:
-            src = _materialize_recursive(b, cte, ref.alias or name, parent, inner)
+            def fill(p):
+                return _materialize_recursive(b, cte, ref.alias or name, p, inner)
         else:
             sub = cte.select
-            uses = b.flatten_facts.get(id(cte))
-            uses = uses[1] if uses is not None else None
-            # SQLite materializes a CTE that is MATERIALIZED or named twice (unless NOT MATERIALIZED).
-            if prune is not None and cte.materialized is not True and (
-                    uses is None or uses <= 1 or cte.materialized is False):
+            if prune is not None and not once and (uses is None or uses <= 1 or cte.materialized is False):
                 sub = prune(ref, sub, ref.alias or name, cte.columns, inner,
-                            uses is None and cte.materialized is not False)
-            src = _materialize(b, sub, ref.alias or name, parent, inner)
+                            uses is None and cte.materialized is not False, uses is not None and uses < 2)
+
+            def fill(p):
+                return _reused(b, reuse, ref, cte, ref.alias or name) or _remember(
+                    reuse, items, ref, cte, _materialize(b, sub, ref.alias or name, p, inner))
+        if once:
+            src = _materialize_once(b, cte, ref.alias or name, parent, fill, fills)
+        else:
+            src = _deferred(b, fills, lambda: fill(parent))
         if cte.columns:
             src.col_names = list(cte.columns)
         return src
@@ -295,7 +340,9 @@ def _table_source(b, ref, parent, ctes, prune=None):
             sub = view.select
             if prune is not None:
                 sub = prune(ref, sub, ref.alias or view.name, view.columns, {})
-            src = _materialize(b, sub, ref.alias or view.name, parent, {})
+            src = _deferred(b, fills, lambda: _reused(b, reuse, ref, view, ref.alias or view.name)
+                            or _remember(reuse, items, ref, view, _materialize(
+                                b, sub, ref.alias or view.name, parent, {}, resolved=True)))
         if view.columns:
             src.col_names = list(view.columns)
         src.db_name = _db_name(b.conn, view_db if found else 0)
@@ -315,10 +362,35 @@ def _db_name(conn, db):
     return "main" if db == 0 else "temp" if db == TEMP else conn.dbs[db].db_name
 
 
-def _materialize(b, sel, alias, parent, ctes):
-    """Run ``sel`` into a new ephemeral table; a Source reading it."""
+def _materialize(b, sel, alias, parent, ctes, resolved=False, kind="subquery"):
+    """Run ``sel`` into a new ephemeral table; a Source reading it.
+
+    ``resolved``: a view, whose columns SQLite names after resolving them (as a query's).
+    ``kind``: what EXPLAIN QUERY PLAN calls it without an alias ("(subquery-1)", "(join-1)").
+    """
     cursor = b.alloc_cursor()
     b.emit(OP_OpenEphemeral, cursor, 0)
+    sink = ephemeral_sink(b, cursor)
+    # Every subquery takes a number, shown where it has no alias.
+    number = b.next_subquery()
+    label = alias or f"({kind}-{number})"
+    saved = b.plan_parent
+    b.plan_parent = b.add_plan(f"MATERIALIZE {label}")
+    try:
+        cols = compile_select(b, sel, parent, sink, ctes)
+    finally:
+        b.plan_parent = saved
+    names = _unique_names([c.name if resolved or c.ident is None else c.ident for c in cols])
+    # A column has its expression's affinity, found in the subquery's own scope (a compound's
+    # leftmost select, as SQLite 3.40 has it); an expression without one leaves it without.
+    affs = [c.affinity for c in cols]
+    src = Source(alias, cursor, names, affs, [None] * len(cols), None, None, False)
+    src.plan_name = label
+    return src
+
+
+def ephemeral_sink(b, cursor):
+    """A sink (compile_select's) appending each row to ephemeral table ``cursor``."""
     rec = b.alloc_reg()
     rowid = b.alloc_reg()
 
@@ -326,14 +398,89 @@ def _materialize(b, sel, alias, parent, ctes):
         bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
         bb.emit(OP_NewRowid, cursor, rowid)
         bb.emit(OP_Insert, cursor, rec, rowid)
-    b.add_plan(f"MATERIALIZE {alias}" if alias else "MATERIALIZE (subquery)")
-    cols = compile_select(b, sel, parent, sink, ctes)
-    names = _unique_names([c.name for c in cols])
-    # A column has its expression's affinity, found in the subquery's own scope (a compound's
-    # leftmost select, as SQLite 3.40 has it); an expression without one leaves it without.
-    affs = [c.affinity for c in cols]
-    src = Source(alias, cursor, names, affs, [None] * len(cols), None, None, False)
+    return sink
+
+
+def _deferred(b, fills, open_source):
+    """``open_source()``, its code made a subroutine recorded in ``fills`` (None: inline).
+
+    SQLite fills a FROM subquery's table when the loops reach it, after the WHERE terms
+    that need no row (a false one, LIMIT 0: never)."""
+    if fills is None:
+        return open_source()
+    ret = b.alloc_reg()
+    after = b.new_label()
+    b.emit(OP_Goto, 0, after)
+    addr = b.addr
+    src = open_source()
+    b.emit(OP_Return, ret)
+    b.resolve(after)
+    fills.append((ret, addr))
     return src
+
+
+def _reused(b, reuse, ref, obj, alias):
+    """A copy of the table an earlier FROM item naming view or CTE ``obj`` filled, where
+    SQLite reads that one again (select.c isSelfJoinView), or None."""
+    first = reuse.get(id(obj)) if reuse and reuse.get(id(ref)) else None
+    return _copied_source(b, first, alias) if first is not None else None
+
+
+def _remember(reuse, items, ref, obj, src):
+    """``src``, kept in ``reuse`` for later FROM items naming ``obj`` where SQLite reads its
+    table again: not the first item run as a co-routine (nothing but an outer or cross join
+    follows it)."""
+    if reuse and reuse.get(id(ref)) and not (ref is items[0] and (
+            len(items) == 1 or (items[1].join_type or 0) & (ast.JT_OUTER | ast.JT_CROSS))):
+        reuse.setdefault(id(obj), src)
+    return src
+
+
+def _copied_source(b, first, alias):
+    """A Source reading a new ephemeral table holding the rows of ``first``'s."""
+    n = len(first.col_names)
+    cursor = b.alloc_cursor()
+    b.emit(OP_OpenEphemeral, cursor, n)
+    _copy_rows(b, first.cursor, n, ephemeral_sink(b, cursor))
+    return Source(alias, cursor, list(first.col_names), list(first.col_affs), [None] * n, None, None, False)
+
+
+def _materialize_once(b, cte, alias, parent, fill, fills=None):
+    """A Source for a CTE SQLite materializes once per statement: the first use emits a
+    subroutine whose body (``fill(parent)``) runs once (OP_Once); each use calls it and
+    copies the rows into a table of its own, so that uses read apart (a self-join). The
+    first use calls it where its loops start (``fills``, as for any FROM subquery), a later
+    one where its FROM item is opened, as SQLite's does. A body that reads the query around
+    it runs again at each use, as SQLite's correlated one does.
+    Mirrors sqlite src/select.c sqlite3Select (CteUse.addrM9e)."""
+    key = ("materialized", id(cte))
+    shared = b.flatten_facts.get(key)
+    # result_columns() drops the code it compiled: a subroutine left there is gone.
+    if shared is not None and shared[1] < len(b.insns) and b.insns[shared[1]] is shared[2]:
+        b.emit(OP_Gosub, shared[3], shared[1])
+        return _copied_source(b, shared[4], alias)
+    return _deferred(b, fills, lambda: _fill_shared(b, cte, key, alias, parent, fill))
+
+
+def _fill_shared(b, cte, key, alias, parent, fill):
+    """The first use of a CTE _materialize_once shares: its subroutine, then the copy."""
+    from limbodb.translate.subquery import correlation_probe
+    ret = b.alloc_reg()
+    b.emit(OP_Gosub, ret, b.addr + 2)
+    after = b.new_label()
+    b.emit(OP_Goto, 0, after)
+    once = b.emit(OP_Once, 0, 0)
+    probe, marker = correlation_probe(parent)
+    first = fill(probe)
+    b.insns[once].p2 = b.addr
+    b.emit(OP_Return, ret)
+    b.resolve(after)
+    if marker is not None and marker.correlated:
+        b.insns[once].opcode = OP_Goto
+        b.insns[once].p2 = once + 1
+        return first
+    b.flatten_facts[key] = (cte, once, b.insns[once], ret, first)
+    return _copied_source(b, first, alias)
 
 
 class _CteRow:
@@ -455,11 +602,27 @@ _NAME_SUFFIX = re.compile(r":[0-9]*$")
 def expand_columns(core, scope, sources=None):
     """Result columns with '*' and 't.*' expanded; names as sqlite3 reports them."""
     out = []
+    # Parenthesized joins opened in place name their columns as SQLite's subquery for them does.
+    groups = shown = None
+    if sources is not None and len(sources) > 2:
+        groups, shown = group_columns(sources) or (None, None)
     for rc in core.columns:
         e = rc.expr
         if e.__class__ is ast.Star:
             matched = False
+            end = 0
             for i, src in enumerate(scope.sources):
+                if i < end:
+                    continue
+                if e.table is None and groups is not None and i in groups:
+                    matched = True
+                    end, entries = groups[i]
+                    merged = {left.col_names[j].lower() for (left, j), _r in src.join_pairs}
+                    for s, k, name, show in entries:
+                        if show and name.lower() not in merged:
+                            out.append(OutputColumn(bound_column(scope, s, k), name, _decltype(s, k), s.col_affs[k],
+                                                    s.col_colls[k]))
+                    continue
                 nested = src.nested
                 if nested is not None:
                     # Its columns answer to their items' names, not the parentheses' alias, and
@@ -480,9 +643,13 @@ def expand_columns(core, scope, sources=None):
                     if j in getattr(src, "hidden_cols", ()):
                         continue
                     if sources is not None and right_join.star_unqualified(sources, i, name.lower()):
-                        col, s, k = ast.Column(name, None), src, j
-                    else:
-                        col, s, k = star_column(scope, src, j)
+                        col = ast.Column(name, None)
+                        out.append(OutputColumn(col, name, _expr_decltype(scope, col), expr_affinity(scope, col),
+                                                expr_collation(scope, col)))
+                        continue
+                    col, s, k = star_column(scope, src, j)
+                    if shown is not None and id(src) in shown:
+                        name = shown[id(src)][j]
                     out.append(OutputColumn(col, name, _decltype(s, k), s.col_affs[k], s.col_colls[k]))
             if not matched:
                 if e.table is not None:
@@ -493,6 +660,18 @@ def expand_columns(core, scope, sources=None):
             name = rc.alias
         elif e.__class__ is ast.Column:
             name = _declared_name(scope, e)
+            if name is None:
+                # A double-quoted name of no column is a string, named as written.
+                out.append(OutputColumn(e, rc.text, None, AFF_NONE, None, e.name))
+                continue
+            # A bare name finds the subquery's column of that very name.
+            r = _resolved(scope, e) if shown is not None and e.table is not None else None
+            if r is not None:
+                if r[1] is not None and r[2] >= 0 and id(r[1]) in shown:
+                    # SQLite names it as the subquery's column; a subquery reading it, as written.
+                    out.append(OutputColumn(e, shown[id(r[1])][r[2]], _expr_decltype(scope, e),
+                                            expr_affinity(scope, e), expr_collation(scope, e), name))
+                    continue
         else:
             name = rc.text
         out.append(OutputColumn(e, name, _expr_decltype(scope, e), expr_affinity(scope, e),
@@ -500,13 +679,23 @@ def expand_columns(core, scope, sources=None):
     return out
 
 
+def _resolved(scope, e):
+    try:
+        return scope.resolve(e)
+    except OperationalError:
+        return None
+
+
 def _declared_name(scope, e):
-    """A plain column reference is named as its table declares it (``SELECT name`` of ``Name``)."""
+    """A plain column reference is named as its table declares it (``SELECT name`` of ``Name``);
+    None for a double-quoted string."""
     try:
         r = scope.resolve(e)
     except OperationalError:
         return e.name
-    if r is None or r[1] is None or r[2] < 0:
+    if r is None:
+        return None
+    if r[1] is None or r[2] < 0:
         return e.name
     return r[1].col_names[r[2]]
 
@@ -523,7 +712,7 @@ def _expr_decltype(scope, e):
             r = scope.resolve(e)
         except OperationalError:
             return None
-        if r is None or r[1] is None:
+        if r is None or r[1] is None or is_coalesce(r[0], e):
             return None
         src, j = r[1], r[2]
         if j < 0:
@@ -541,13 +730,15 @@ def _compile_single(b, sel, core, parent, sink, ctes):
         flatten.mark_window(b, core)
         return window.compile_window_select(b, sel, core, parent, sink, ctes)
     nested = core.__class__ is NestedFrom
-    sources = open_sources(b, core.from_, parent, ctes, outer=None if nested else (sel, core))
+    fills = []
+    sources = open_sources(b, core.from_, parent, ctes, outer=None if nested else (sel, core), fills=fills)
     scope = Scope([s for s, _ in sources], parent)
     scope.ctes = ctes
     apply_using(scope, sources)
     right_join.bind_using_names(scope, sources)
     if nested:
-        cols = [OutputColumn(col, name, _decltype(s, j), s.col_affs[j], s.col_colls[j])
+        cols = [OutputColumn(col, name, None, AFF_NONE, None) if is_coalesce(scope, col) else
+                OutputColumn(col, name, _decltype(s, j), s.col_affs[j], s.col_colls[j])
                 for col, name, s, j in nested_columns(scope, sources, core)]
     else:
         cols = expand_columns(core, scope, sources)
@@ -556,13 +747,27 @@ def _compile_single(b, sel, core, parent, sink, ctes):
             scope.aliases.setdefault(rc.alias.lower(), rc.expr)
     if scope.aliases:
         _results_name_no_alias(b, scope, core)
+    try:
+        return _compile_resolved(b, sel, core, sources, scope, cols, sink, fills)
+    except OperationalError as e:
+        first_name_error(b, scope, sel, core, sources, e)
+
+
+def _compile_resolved(b, sel, core, sources, scope, cols, sink, fills=()):
+    """The code of one core whose sources and result columns are known; ``fills``: the
+    subroutines filling its FROM subqueries' tables (open_sources)."""
     n = len(cols)
-    if _is_count_star(b, core, cols, sources) and sel.limit is None:
+    # An ORDER BY may hold another aggregate, or a misuse of one (isSimpleCount: one call).
+    if _is_count_star(b, core, cols, sources) and sel.limit is None and not sel.order_by:
         return _count_star(b, sources[0][0], cols, sink)
     pipe = _Pipeline(b, sel, sink, n)
     order = _order_terms(sel.order_by, cols, scope) if sel.order_by else None
     aggs = _collect_aggregates(b, core, cols, order, scope)
     terms = _where_terms(core.where)
+    # The terms translate/pushdown.py moved into a FROM subquery run there alone.
+    moved = b.flatten_facts.get(("moved", id(core)))
+    if moved is not None:
+        terms = [t for t in terms if id(t) not in moved[1]]
     used = _used_columns(scope, core, cols, order, sources)
     if not sources:
         b.add_plan("SCAN CONSTANT ROW")
@@ -578,6 +783,7 @@ def _compile_single(b, sel, core, parent, sink, ctes):
         want = minmax
     plan_lines = len(b.plan)
     plan = planner.plan_loops(b, scope, sources, terms, want, used)
+    plan.fills = fills
     if minmax is not None:
         # SQLite labels a min()/max() query's loop a SEARCH: it may stop at the first row.
         b.plan[plan_lines:] = [(i, par, "SEARCH" + d[4:] if d.startswith("SCAN ") else d)
@@ -792,13 +998,16 @@ def _ordinal(n):
 def _results_name_no_alias(b, scope, core):
     """SQLite resolves the result columns before their aliases join the name context (for
     WHERE, GROUP BY, HAVING, ORDER BY): a result column, or a subquery in one, naming only
-    an alias is "no such column". Checked apart from the code, with the aliases hidden."""
+    an alias is "no such column" (a double-quoted one the string). Their names never
+    resolve to an alias (``Scope.alias_blind``); errors are checked apart from the code."""
     exprs = [rc.expr for rc in core.columns if rc.expr.__class__ is not ast.Star]
-    if not any(n.__class__ is ast.Column and n.table is None and n.name.lower() in scope.aliases
-               for e in exprs for n in flatten.nodes(e)):
+    blind = {id(n) for e in exprs for n in flatten.nodes(e)
+             if n.__class__ is ast.Column and n.table is None and n.name.lower() in scope.aliases}
+    if not blind:
         return
-    saved = scope.aliases
-    scope.aliases = {}
+    scope.alias_blind = blind
+    # The calls of this query in those subqueries are only recorded (it computes them later).
+    scope.discovered = []
     try:
         for e in exprs:
             for n in walk(e):
@@ -807,7 +1016,7 @@ def _results_name_no_alias(b, scope, core):
                 elif n.__class__ in (ast.Subquery, ast.Exists) or (n.__class__ is ast.In and n.select is not None):
                     result_columns(b, n.select, probe(scope))
     finally:
-        scope.aliases = saved
+        scope.discovered = None
 
 
 def _collect_aggregates(b, core, cols, order, scope):
@@ -846,6 +1055,8 @@ def _collect_aggregates(b, core, cols, order, scope):
             for inner in walk(a):
                 if is_aggregate_call(b.conn, inner):
                     raise OperationalError(f"misuse of aggregate function {inner.name}()")
+                if inner.__class__ is ast.Column and inner.table is None and inner.name.lower() in scope.aliases:
+                    _aliased_aggregate(b, scope, core, cols, order, n, inner)
         aggs.append(n)
     if core.where is not None:
         # An enclosing query's call may sit in the WHERE of an aggregate query only:
@@ -856,6 +1067,24 @@ def _collect_aggregates(b, core, cols, order, scope):
         for n in discover(b, scope, [core.where], exists_uncoded=True):
             raise OperationalError(f"misuse of aggregate: {n.name}()")
     return aggs
+
+
+def _aliased_aggregate(b, scope, core, cols, order, call, col):
+    """Raise "misuse of aliased aggregate NAME" when ``col``, an argument of ``call`` written
+    in this query, names an alias of an aggregate expression: SQLite resolves the arguments
+    with aggregates disallowed. A call in a subquery reads the alias's copy, which fails
+    only when coded ("misuse of aggregate: NAME()", translate/expr.py)."""
+    try:
+        r = scope.resolve(col)
+    except OperationalError:
+        return
+    if r is None or r[1] is not None or r[0] is not scope or \
+            not any(is_aggregate_call(b.conn, n) for n in walk(scope.aliases[r[2]])):
+        return
+    written = [c.expr for c in cols] + [t[0] for t in order or ()] + [core.having]
+    if any(n is call for e in written for n in walk(e)):
+        name = next(rc.alias for rc in core.columns if rc.alias is not None and rc.alias.lower() == r[2])
+        raise OperationalError(f"misuse of aliased aggregate {name}")
 
 
 def _own_calls(b, scope, exprs, exists_uncoded=False):

@@ -121,6 +121,15 @@ def probe(scope):
     return _Probe(scope, Scope([], scope))
 
 
+def correlation_probe(scope):
+    """(parent scope, marker) for compiling a query under ``scope`` that learns whether it
+    read ``scope``'s query (``marker.correlated``); (None, None) at the top level."""
+    if scope is None:
+        return None, None
+    marker = Scope([], scope)
+    return _Probe(scope, marker), marker
+
+
 def _compile_sub(b, sel, scope, inner, sink, what):
     """Compile a subquery under its own EXPLAIN QUERY PLAN line ("CORRELATED ..." when it is)."""
     from limbodb.translate.select import compile_select

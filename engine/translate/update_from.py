@@ -17,9 +17,9 @@ from limbodb.translate.attach import dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import walk
 from limbodb.translate.insert import Returning, TableWriter, emit_row_update
-from limbodb.translate.select import compile_select
+from limbodb.translate.select import compile_select, ephemeral_sink
 from limbodb.vdbe.insn import (
-    MAKERECORD_UNPACKED, OP_Column, OP_Found, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_NewRowid, OP_Next,
+    MAKERECORD_UNPACKED, OP_Column, OP_Found, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_Next,
     OP_NotExists, OP_OpenEphemeral, OP_Rewind, OP_Rowid,
 )
 
@@ -106,13 +106,7 @@ def _without_rowid(b, stmt, table, sets, from_items, fire):
     width = len(pk) + len(sets)
     joined = b.alloc_cursor()
     b.emit(OP_OpenEphemeral, joined, width)
-    rec = b.alloc_reg()
-    rid = b.alloc_reg()
-
-    def sink(bb, first, n):
-        bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
-        bb.emit(OP_NewRowid, joined, rid)
-        bb.emit(OP_Insert, joined, rec, rid)
+    sink = ephemeral_sink(b, joined)
     t = stmt.table
     ref = ast.TableRef(t.name, t.schema, t.alias, t.indexed_by, t.not_indexed)
     cols = [ast.ResultColumn(ast.Column(table.columns[c].name, name), None, "") for c in pk]
@@ -124,6 +118,7 @@ def _without_rowid(b, stmt, table, sets, from_items, fire):
     done_keys = b.alloc_cursor()
     b.emit(OP_OpenEphemeral, done_keys, len(pk), 0, w.pk.key_info())
     key = b.alloc_reg(len(pk))
+    rec = b.alloc_reg()
     base = b.alloc_reg(len(table.columns))
     done = b.new_label()
     b.emit(OP_Rewind, joined, done)

@@ -132,3 +132,25 @@ def test_explain_lists_every_instruction_like_sqlite():
     assert all(len(r) == 8 for r in rows)
     tx = rows[rows[0][3]]
     assert tx[1] == "Transaction"
+
+
+def _plan_tree(rows):
+    """(detail, its parent's detail or None) per EXPLAIN QUERY PLAN row: ids are addresses."""
+    detail = {r[0]: r[3] for r in rows}
+    return [(r[3], detail.get(r[1])) for r in rows]
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT count(*) FROM t1 AS x, (SELECT a FROM t1 LIMIT 3)",
+    "SELECT * FROM t1 AS x, (SELECT DISTINCT b FROM t1 LIMIT 3) AS s",
+    "SELECT * FROM t1 AS x LEFT JOIN (t1 AS y JOIN t1 AS z ON y.a = z.b) ON 1",
+    "SELECT * FROM (SELECT a FROM t1 LIMIT 3) AS s, (SELECT b FROM t1 LIMIT 2) AS u WHERE s.a = u.b",
+])
+def test_materialized_subqueries_are_named_and_nested_as_sqlite_shows_them(query):
+    ref = sqlite3.connect(":memory:")
+    for s in SCHEMA:
+        ref.execute(s)
+    run = _limbo(SCHEMA)
+    want = _plan_tree(ref.execute("EXPLAIN QUERY PLAN " + query).fetchall())
+    got = _plan_tree(run("EXPLAIN QUERY PLAN " + query))
+    assert sorted(got, key=repr) == sorted(want, key=repr)
