@@ -19,7 +19,7 @@ ephemeral tables, without the columns SQLite's flattening would never compute
 (translate/flatten.py) and with the outer WHERE terms SQLite runs inside them
 (translate/pushdown.py); a CTE SQLite materializes (named twice, MATERIALIZED)
 is filled once per statement, a view or CTE named twice in one FROM and kept a
-subquery once per FROM. Mirrors sqlite src/select.c, Turso core/translate/select.rs.
+subquery once per FROmat. Mirrors sqlite src/select.c, Turso core/translate/select.rs.
 """
 
 import re
@@ -42,11 +42,10 @@ from limbodb.translate.resolve import (
 )
 from limbodb.translate.subquery import probe
 from limbodb.vdbe.insn import (
-    MAKERECORD_UNPACKED, OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy,
-    OP_DecrJumpZero, OP_Found, OP_Ge, OP_Gosub, OP_Delete, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot,
-    OP_IfPos, OP_Insert, OP_Integer, OP_IsNull, OP_Jump, OP_Le, OP_MakeRecord, OP_MustBeInt, OP_Ne,
-    OP_Next, OP_NotNull, OP_NewRowid, OP_NotFound, OP_Null, OP_Once, OP_OpenEphemeral, OP_OpenPseudo,
-    OP_OffsetLimit, OP_OpenRead, OP_Return, OP_Rewind, OP_SorterData, OP_SorterInsert, OP_SorterNext, OP_SorterOpen,
+    MAKERECORD_UNPACKED, OP_AggFinal, OP_AggStep, OP_Column, OP_Compare, OP_Count, OP_Copy, OP_DecrJumpZero,
+    OP_Found, OP_Ge, OP_Gosub, OP_Goto, OP_IdxInsert, OP_If, OP_IfNot, OP_IfPos, OP_Integer, OP_IsNull,
+    OP_Jump, OP_Le, OP_MakeRecord, OP_MustBeInt, OP_Ne, OP_NotNull, OP_Null, OP_OpenEphemeral, OP_OpenPseudo,
+    OP_OffsetLimit, OP_OpenRead, OP_Return, OP_SorterData, OP_SorterInsert, OP_SorterNext, OP_SorterOpen,
     OP_SorterSort, SQLITE_NULLEQ,
 )
 from limbodb.vdbe.execute_sort import collated_minmax
@@ -89,7 +88,8 @@ def compile_select(b, sel, parent, sink, ctes=None):
     if len(cores) == 1:
         return _compile_single(b, sel, cores[0], parent, sink, ctes)
     try:
-        return _compile_compound(b, sel, parent, sink, ctes)
+        from limbodb.translate.compound import compile_compound
+        return compile_compound(b, sel, parent, sink, ctes)
     except OperationalError as e:
         first_compound_name_error(b, sel, parent, ctes, e)
 
@@ -222,6 +222,7 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None,
     ``fills``: a list, to hold (return register, address) of a subroutine per subquery
     that fills its table, for the loops to call (Plan.fills); None: the tables fill here.
     """
+    from limbodb.translate import materialize as mat
     sources = []
     opened = from_list(from_items, 0, (0, None, None))
     items = _list_items(from_items, opened)
@@ -252,7 +253,7 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None,
             src = _table_source(b, item, parent, ctes, prune, reuse, items, fills)
         elif cls is ast.SubqueryRef:
             sub = item.select if prune is None else prune(item, item.select, item.alias, None, ctes)
-            src = _deferred(b, fills, lambda: _materialize(b, sub, item.alias, parent, ctes))
+            src = mat.deferred(b, fills, lambda: mat.materialize(b, sub, item.alias, parent, ctes))
         else:
             from limbodb.translate.tvf import open_source
             src = open_source(b, item)
@@ -287,19 +288,21 @@ def _flatten(items):
 
 def _nested_source(b, group, parent, ctes):
     """A Source for a parenthesized join read as a subquery (sqlite src/select.c selectExpand)."""
+    from limbodb.translate import materialize as mat
     core = NestedFrom(False, [ast.ResultColumn(ast.Star(None), None, "*")], group.items)
-    src = _materialize(b, ast.Select(None, [core], [], None, None, None), group.alias, parent, ctes, kind="join")
+    src = mat.materialize(b, ast.Select(None, [core], [], None, None, None), group.alias, parent, ctes, kind="join")
     src.nested = core.entries
     src.nested_error = core.error
     return src
 
 
 def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fills=None):
+    from limbodb.translate import materialize as mat
     name = ref.name
     lname = name.lower()
     if ref.schema is None and lname in ctes:
         cte = ctes[lname]
-        if cte.__class__ is _CteRow:
+        if cte.__class__ is mat.CteRow:
             return Source(ref.alias or name, cte.cursor, list(cte.names), [AFF_BLOB] * len(cte.names),
                           [None] * len(cte.names), None, None, False)
         inner = {k: v for k, v in ctes.items() if k != lname}
@@ -308,9 +311,9 @@ def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fill
         # SQLite materializes a CTE that is MATERIALIZED or named twice (unless NOT MATERIALIZED)
         # once per statement.
         once = cte.materialized is True or (cte.materialized is None and uses is not None and uses >= 2)
-        if _recursive_core(cte) is not None:
+        if mat.recursive_core(cte) is not None:
             def fill(p):
-                return _materialize_recursive(b, cte, ref.alias or name, p, inner)
+                return mat.materialize_recursive(b, cte, ref.alias or name, p, inner)
         else:
             sub = cte.select
             if prune is not None and not once and (uses is None or uses <= 1 or cte.materialized is False):
@@ -318,12 +321,12 @@ def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fill
                             uses is None and cte.materialized is not False, uses is not None and uses < 2)
 
             def fill(p):
-                return _reused(b, reuse, ref, cte, ref.alias or name) or _remember(
-                    reuse, items, ref, cte, _materialize(b, sub, ref.alias or name, p, inner))
+                return mat.reused(b, reuse, ref, cte, ref.alias or name) or mat.remember(
+                    reuse, items, ref, cte, mat.materialize(b, sub, ref.alias or name, p, inner))
         if once:
-            src = _materialize_once(b, cte, ref.alias or name, parent, fill, fills)
+            src = mat.materialize_once(b, cte, ref.alias or name, parent, fill, fills)
         else:
-            src = _deferred(b, fills, lambda: fill(parent))
+            src = mat.deferred(b, fills, lambda: fill(parent))
         if cte.columns:
             src.col_names = list(cte.columns)
         return src
@@ -340,8 +343,8 @@ def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fill
             sub = view.select
             if prune is not None:
                 sub = prune(ref, sub, ref.alias or view.name, view.columns, {})
-            src = _deferred(b, fills, lambda: _reused(b, reuse, ref, view, ref.alias or view.name)
-                            or _remember(reuse, items, ref, view, _materialize(
+            src = mat.deferred(b, fills, lambda: mat.reused(b, reuse, ref, view, ref.alias or view.name)
+                            or mat.remember(reuse, items, ref, view, mat.materialize(
                                 b, sub, ref.alias or view.name, parent, {}, resolved=True)))
         if view.columns:
             src.col_names = list(view.columns)
@@ -360,222 +363,6 @@ def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fill
 def _db_name(conn, db):
     """The name SQLite gives database ``db`` (an index into ``conn.dbs``)."""
     return "main" if db == 0 else "temp" if db == TEMP else conn.dbs[db].db_name
-
-
-def _materialize(b, sel, alias, parent, ctes, resolved=False, kind="subquery"):
-    """Run ``sel`` into a new ephemeral table; a Source reading it.
-
-    ``resolved``: a view, whose columns SQLite names after resolving them (as a query's).
-    ``kind``: what EXPLAIN QUERY PLAN calls it without an alias ("(subquery-1)", "(join-1)").
-    """
-    cursor = b.alloc_cursor()
-    b.emit(OP_OpenEphemeral, cursor, 0)
-    sink = ephemeral_sink(b, cursor)
-    # Every subquery takes a number, shown where it has no alias.
-    number = b.next_subquery()
-    label = alias or f"({kind}-{number})"
-    saved = b.plan_parent
-    b.plan_parent = b.add_plan(f"MATERIALIZE {label}")
-    try:
-        cols = compile_select(b, sel, parent, sink, ctes)
-    finally:
-        b.plan_parent = saved
-    names = _unique_names([c.name if resolved or c.ident is None else c.ident for c in cols])
-    # A column has its expression's affinity, found in the subquery's own scope (a compound's
-    # leftmost select, as SQLite 3.40 has it); an expression without one leaves it without.
-    affs = [c.affinity for c in cols]
-    src = Source(alias, cursor, names, affs, [None] * len(cols), None, None, False)
-    src.plan_name = label
-    return src
-
-
-def ephemeral_sink(b, cursor):
-    """A sink (compile_select's) appending each row to ephemeral table ``cursor``."""
-    rec = b.alloc_reg()
-    rowid = b.alloc_reg()
-
-    def sink(bb, first, n):
-        bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
-        bb.emit(OP_NewRowid, cursor, rowid)
-        bb.emit(OP_Insert, cursor, rec, rowid)
-    return sink
-
-
-def _deferred(b, fills, open_source):
-    """``open_source()``, its code made a subroutine recorded in ``fills`` (None: inline).
-
-    SQLite fills a FROM subquery's table when the loops reach it, after the WHERE terms
-    that need no row (a false one, LIMIT 0: never)."""
-    if fills is None:
-        return open_source()
-    ret = b.alloc_reg()
-    after = b.new_label()
-    b.emit(OP_Goto, 0, after)
-    addr = b.addr
-    src = open_source()
-    b.emit(OP_Return, ret)
-    b.resolve(after)
-    fills.append((ret, addr))
-    return src
-
-
-def _reused(b, reuse, ref, obj, alias):
-    """A copy of the table an earlier FROM item naming view or CTE ``obj`` filled, where
-    SQLite reads that one again (select.c isSelfJoinView), or None."""
-    first = reuse.get(id(obj)) if reuse and reuse.get(id(ref)) else None
-    return _copied_source(b, first, alias) if first is not None else None
-
-
-def _remember(reuse, items, ref, obj, src):
-    """``src``, kept in ``reuse`` for later FROM items naming ``obj`` where SQLite reads its
-    table again: not the first item run as a co-routine (nothing but an outer or cross join
-    follows it)."""
-    if reuse and reuse.get(id(ref)) and not (ref is items[0] and (
-            len(items) == 1 or (items[1].join_type or 0) & (ast.JT_OUTER | ast.JT_CROSS))):
-        reuse.setdefault(id(obj), src)
-    return src
-
-
-def _copied_source(b, first, alias):
-    """A Source reading a new ephemeral table holding the rows of ``first``'s."""
-    n = len(first.col_names)
-    cursor = b.alloc_cursor()
-    b.emit(OP_OpenEphemeral, cursor, n)
-    _copy_rows(b, first.cursor, n, ephemeral_sink(b, cursor))
-    return Source(alias, cursor, list(first.col_names), list(first.col_affs), [None] * n, None, None, False)
-
-
-def _materialize_once(b, cte, alias, parent, fill, fills=None):
-    """A Source for a CTE SQLite materializes once per statement: the first use emits a
-    subroutine whose body (``fill(parent)``) runs once (OP_Once); each use calls it and
-    copies the rows into a table of its own, so that uses read apart (a self-join). The
-    first use calls it where its loops start (``fills``, as for any FROM subquery), a later
-    one where its FROM item is opened, as SQLite's does. A body that reads the query around
-    it runs again at each use, as SQLite's correlated one does.
-    Mirrors sqlite src/select.c sqlite3Select (CteUse.addrM9e)."""
-    key = ("materialized", id(cte))
-    shared = b.flatten_facts.get(key)
-    # result_columns() drops the code it compiled: a subroutine left there is gone.
-    if shared is not None and shared[1] < len(b.insns) and b.insns[shared[1]] is shared[2]:
-        b.emit(OP_Gosub, shared[3], shared[1])
-        return _copied_source(b, shared[4], alias)
-    return _deferred(b, fills, lambda: _fill_shared(b, cte, key, alias, parent, fill))
-
-
-def _fill_shared(b, cte, key, alias, parent, fill):
-    """The first use of a CTE _materialize_once shares: its subroutine, then the copy."""
-    from limbodb.translate.subquery import correlation_probe
-    ret = b.alloc_reg()
-    b.emit(OP_Gosub, ret, b.addr + 2)
-    after = b.new_label()
-    b.emit(OP_Goto, 0, after)
-    once = b.emit(OP_Once, 0, 0)
-    probe, marker = correlation_probe(parent)
-    first = fill(probe)
-    b.insns[once].p2 = b.addr
-    b.emit(OP_Return, ret)
-    b.resolve(after)
-    if marker is not None and marker.correlated:
-        b.insns[once].opcode = OP_Goto
-        b.insns[once].p2 = once + 1
-        return first
-    b.flatten_facts[key] = (cte, once, b.insns[once], ret, first)
-    return _copied_source(b, first, alias)
-
-
-class _CteRow:
-    """Inside a recursive CTE's recursive part, its own name: the one row being expanded."""
-
-    __slots__ = ("cursor", "names")
-
-    def __init__(self, cursor, names):
-        self.cursor = cursor
-        self.names = names
-
-
-def _recursive_core(cte):
-    """Index of the first core of ``cte`` that reads the CTE itself, or None."""
-    lname = cte.name.lower()
-    for k, core in enumerate(cte.select.cores):
-        if k and core.__class__ is ast.SelectCore and any(
-                it.__class__ is ast.TableRef and it.schema is None and it.name.lower() == lname
-                for it in _flatten(core.from_)):
-            return k
-    return None
-
-
-def _materialize_recursive(b, cte, alias, parent, ctes):
-    """WITH RECURSIVE: run the initial cores into a queue, then expand one queued row at a time.
-
-    Each row taken from the queue is appended to the result and offered to the
-    recursive cores as the CTE's only row; their rows join the queue (UNION
-    drops rows seen before). A LIMIT on the CTE's select bounds the result.
-    Mirrors sqlite src/select.c generateWithRecursiveQuery.
-    """
-    sel = cte.select
-    r = _recursive_core(cte)
-    op = sel.ops[r - 1]
-    if op not in ("UNION", "UNION ALL") or sel.order_by:
-        raise OperationalError(f"recursive CTE {cte.name} must use UNION or UNION ALL without ORDER BY")
-    flatten.mark_compound(b, sel, recursive=True)
-    init = ast.Select(None, sel.cores[:r], sel.ops[:r - 1], None, None, None)
-    step = ast.Select(None, sel.cores[r:], sel.ops[r:], None, None, None)
-    cols = result_columns(b, init, parent, ctes)
-    names = list(cte.columns) if cte.columns else _unique_names([c.name for c in cols])
-    n = len(names)
-    result = b.alloc_cursor()
-    queue = b.alloc_cursor()
-    current = b.alloc_cursor()
-    seen = b.alloc_cursor() if op == "UNION" else None
-    b.emit(OP_OpenEphemeral, result, n)
-    b.emit(OP_OpenEphemeral, queue, n)
-    if seen is not None:
-        b.emit(OP_OpenEphemeral, seen, 0, 0, KeyInfo([None] * n))
-    limit = None
-    done = b.new_label()
-    if sel.limit is not None:
-        limit = b.alloc_reg()
-        code_expr(b, Scope([]), sel.limit, limit)
-        b.emit(OP_MustBeInt, limit, 0, 0, "datatype mismatch")
-        b.emit(OP_IfNot, limit, done)
-    rec = b.alloc_reg()
-    rid = b.alloc_reg()
-
-    def enqueue(bb, first, nn):
-        if nn != n:
-            raise OperationalError(f"SELECTs to the left and right of {op} do not have the same number "
-                                   f"of result columns")
-        skip = bb.new_label()
-        if seen is not None:
-            bb.emit(OP_Found, seen, skip, first, n)
-            bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
-            bb.emit(OP_IdxInsert, seen, rec)
-        bb.emit(OP_MakeRecord, first, n, rec, None, MAKERECORD_UNPACKED)
-        bb.emit(OP_NewRowid, queue, rid)
-        bb.emit(OP_Insert, queue, rec, rid)
-        bb.resolve(skip)
-    b.add_plan(f"MATERIALIZE {alias}")
-    compile_select(b, init, parent, enqueue, ctes)
-    row = b.alloc_reg(n)
-    top = b.addr
-    b.emit(OP_Rewind, queue, done)
-    for i in range(n):
-        b.emit(OP_Column, queue, i, row + i)
-    b.emit(OP_Delete, queue)
-    b.emit(OP_MakeRecord, row, n, rec, None, MAKERECORD_UNPACKED)
-    b.emit(OP_NewRowid, result, rid)
-    b.emit(OP_Insert, result, rec, rid)
-    if limit is not None:
-        b.emit(OP_DecrJumpZero, limit, done)
-    b.emit(OP_OpenEphemeral, current, n)
-    b.emit(OP_NewRowid, current, rid)
-    b.emit(OP_Insert, current, rec, rid)
-    inner = dict(ctes)
-    inner[cte.name.lower()] = _CteRow(current, names)
-    compile_select(b, step, parent, enqueue, inner)
-    b.emit(OP_Goto, 0, top)
-    b.resolve(done)
-    return Source(alias, result, names, [AFF_BLOB] * n, [None] * n, None, None, False)
 
 
 def _unique_names(names):
@@ -1597,138 +1384,4 @@ def _compile_values(b, sel, core, parent, sink, ctes):
         pipe.row(scope, first, key_fn)
     pipe.finish()
     return cols
-
-
-def _compile_compound(b, sel, parent, sink, ctes):
-    flatten.mark_compound(b, sel)
-    cores = sel.cores
-    ops = sel.ops
-    first_sel = ast.Select(None, [cores[0]], [], None, None, None)
-    cols = result_columns(b, first_sel, parent, ctes)
-    n = len(cols)
-    # Each column compares with the leftmost SELECT's collation that has one (multiSelectCollSeq).
-    colls = [c.collation for c in cols]
-    for core in cores[1:]:
-        sub = ast.Select(None, [core], [], None, None, None)
-        other = result_columns(b, sub, parent, ctes)
-        if len(other) != n:
-            op = ops[0]
-            raise OperationalError(f"SELECTs to the left and right of {op} do not have the same "
-                                   f"number of result columns")
-        colls = [c if c is not None else o.collation for c, o in zip(colls, other)]
-    key_info = KeyInfo(colls)
-    pipe = _Pipeline(b, sel, sink, n)
-    scope = Scope([], parent)
-    order = None
-    if sel.order_by:
-        order = _compound_order(sel.order_by, cols, colls)
-        pipe.start_sorter(order, [t[1] for t in order], [t[2] for t in order], [t[3] for t in order])
-
-    def to_pipe(bb, first, nn):
-        def key_fn(kf):
-            for k, (idx, _c, _d, _n) in enumerate(order):
-                bb.emit(OP_Copy, first + idx, kf + k)
-        pipe.row(scope, first, key_fn)
-
-    if all(op == "UNION ALL" for op in ops):
-        for core in cores:
-            compile_select(b, ast.Select(None, [core], [], None, None, None), parent, to_pipe, ctes)
-        pipe.finish()
-        return cols
-    # Left-associative: the running result lives in an ephemeral index. A trailing run of
-    # UNION ALL keeps duplicates, so those cores go straight to the output after it.
-    last = max(i for i, op in enumerate(ops) if op != "UNION ALL") + 1
-    # Which of equal rows (1 and 1.0) survives: without ORDER BY SQLite inserts into an index,
-    # so the last one; with it, SQLite merges sorted selects (multiSelectOrderBy), keeping a
-    # select's first such row, and a UNION takes the right select's over the left's.
-    ordered = bool(sel.order_by)
-    acc = b.alloc_cursor()
-    b.emit(OP_OpenEphemeral, acc, 0, 0, key_info)
-    rec = b.alloc_reg()
-
-    def into(cursor, keep_first=False):
-        def s(bb, first, nn):
-            skip = None
-            if keep_first:
-                skip = bb.new_label()
-                bb.emit(OP_Found, cursor, skip, first, nn)
-            bb.emit(OP_MakeRecord, first, nn, rec, None, MAKERECORD_UNPACKED)
-            bb.emit(OP_IdxInsert, cursor, rec)
-            if skip is not None:
-                bb.resolve(skip)
-        return s
-    compile_select(b, ast.Select(None, [cores[0]], [], None, None, None), parent, into(acc, ordered), ctes)
-    for op, core in zip(ops[:last], cores[1:last + 1]):
-        sub = ast.Select(None, [core], [], None, None, None)
-        if op == "UNION ALL" or (op == "UNION" and not ordered):
-            compile_select(b, sub, parent, into(acc, ordered), ctes)
-            continue
-        right = b.alloc_cursor()
-        b.emit(OP_OpenEphemeral, right, 0, 0, key_info)
-        compile_select(b, sub, parent, into(right, ordered), ctes)
-        if op == "UNION":
-            # The right select's rows replace the equal ones the left gave.
-            _copy_rows(b, right, n, into(acc))
-            continue
-        keep = b.alloc_cursor()
-        b.emit(OP_OpenEphemeral, keep, 0, 0, key_info)
-        _copy_rows(b, acc, n, into(keep), (OP_NotFound if op == "INTERSECT" else OP_Found, right))
-        acc = keep
-    _copy_rows(b, acc, n, to_pipe)
-    for core in cores[last + 1:]:
-        compile_select(b, ast.Select(None, [core], [], None, None, None), parent, to_pipe, ctes)
-    pipe.finish()
-    return cols
-
-
-def _copy_rows(b, src, n, sink, test=None):
-    """Hand each row of ephemeral index ``src`` to ``sink``; ``test`` (OP_Found or OP_NotFound,
-    cursor) skips the rows that are (not) in that cursor's index."""
-    regs = b.alloc_reg(n)
-    done = b.new_label()
-    b.emit(OP_Rewind, src, done)
-    top = b.addr
-    for i in range(n):
-        b.emit(OP_Column, src, i, regs + i)
-    skip = b.new_label()
-    if test is not None:
-        b.emit(test[0], test[1], skip, regs, n)
-    sink(b, regs, n)
-    b.resolve(skip)
-    b.emit(OP_Next, src, top)
-    b.resolve(done)
-
-
-def _compound_order(order_by, cols, colls):
-    out = []
-    for t in order_by:
-        e = t.expr
-        coll = None
-        if e.__class__ is ast.Collate:
-            coll = e.collation
-            e = e.expr
-        idx = None
-        if e.__class__ is ast.Literal and e.value.__class__ is int:
-            if not 1 <= e.value <= len(cols):
-                raise OperationalError(f"{_ordinal(len(out) + 1)} ORDER BY term out of range - "
-                                       f"should be between 1 and {len(cols)}")
-            idx = e.value - 1
-        elif e.__class__ is ast.Column:
-            for i, c in enumerate(cols):
-                if c.name.lower() == e.name.lower():
-                    idx = i
-                    break
-        if idx is None:
-            dumped = ast.dump(e)
-            for i, c in enumerate(cols):
-                if ast.dump(c.expr) == dumped:
-                    idx = i
-                    break
-        if idx is None:
-            raise OperationalError(f"{_ordinal(len(out) + 1)} ORDER BY term does not match any column "
-                                   f"in the result set")
-        desc = bool(t.desc)
-        nulls_first = (not desc) if t.nulls == ast.NULLS_DEFAULT else t.nulls == ast.NULLS_FIRST
-        out.append((idx, coll if coll is not None else colls[idx], desc, nulls_first))
-    return out
 

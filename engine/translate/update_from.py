@@ -17,7 +17,8 @@ from limbodb.translate.attach import dml_table
 from limbodb.translate.builder import ProgramBuilder
 from limbodb.translate.expr import walk
 from limbodb.translate.insert import Returning, TableWriter, emit_row_update
-from limbodb.translate.select import compile_select, ephemeral_sink
+from limbodb.translate.materialize import ephemeral_sink
+from limbodb.translate.select import compile_select
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_Column, OP_Found, OP_IdxInsert, OP_Insert, OP_MakeRecord, OP_Next,
     OP_NotExists, OP_OpenEphemeral, OP_Rewind, OP_Rowid,

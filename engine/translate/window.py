@@ -262,7 +262,8 @@ class _Rewriter:
 
 def compile_window_select(b, sel, core, parent, sink, ctes):
     """Emit a single-core SELECT that uses window functions; returns its output columns."""
-    from limbodb.translate.select import _CteRow, compile_select
+    from limbodb.translate.materialize import CteRow
+    from limbodb.translate.select import compile_select
     # The outer query scans the rows as SQLite's EXPLAIN QUERY PLAN names them.
     winname = f"(subquery-{b.next_subquery() + 1})"
     rw = _Rewriter(b, core, winname)
@@ -357,7 +358,7 @@ def compile_window_select(b, sel, core, parent, sink, ctes):
     outer_sel = ast.Select(None, [ast.SelectCore(core.distinct, outer, [ast.TableRef(winname)], None, None, None,
                                                  None)], [], order_terms(), sel.limit, sel.offset)
     inner_ctes = dict(ctes or {})
-    inner_ctes[winname.lower()] = _CteRow(cursor, names)
+    inner_ctes[winname.lower()] = CteRow(cursor, names)
     cols = compile_select(b, outer_sel, parent, sink, inner_ctes)
     for i, p in passthrough:
         cols[i].decltype = inner_cols[p].decltype
