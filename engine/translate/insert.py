@@ -227,13 +227,16 @@ class TableWriter:
             b.emit(OP_MakeRecord, first, n, rec)
         b.emit(OP_Insert, self.cursor, rec, rowid, self.table.name, flags)
 
-    def read_row(self, first):
+    def read_row(self, first, columns=None):
         """Load the current row's columns into ``first..`` (the IPK column gets the rowid; a row
-        written before ALTER TABLE ADD COLUMN gets the added columns' defaults)."""
+        written before ALTER TABLE ADD COLUMN gets the added columns' defaults); ``columns``:
+        only those (a set of indexes), unless the table has generated columns."""
         b = self.b
         defaults = self.source.col_defaults
         storage = generated.storage_map(self.table) if self.source.generated else None
         for i in range(len(self.table.columns)):
+            if columns is not None and storage is None and i not in columns:
+                continue
             if i == self.table.rowid_alias:
                 b.emit(OP_Rowid, self.cursor, first + i)
             elif storage is None:
@@ -255,10 +258,15 @@ class TableWriter:
             b.emit(OP_NotExists, self.cursor, gone, rowid_reg)
         n = len(self.table.columns)
         old = b.alloc_reg(n)
-        self.read_row(old)
         fire = None
         if replace and getattr(b.conn, "recursive_triggers_pragma", 0):
             fire = trigger.dml_triggers(b.conn, self.table.name, "DELETE", or_conflict="REPLACE", db=self.table.db)
+        fk = fkey.fk_plan(b.conn, self.table)
+        # Only the index key columns, unless the whole old row is read (SQLite's
+        # sqlite3GenerateRowDelete loads the columns its indexes and triggers need).
+        whole = self.cdc is not None or fk is not None or fire is not None or any(
+            index_keys.has_expressions(idx) for idx in self.table.indexes)
+        self.read_row(old, None if whole else {ic.col for idx in self.table.indexes for ic in idx.columns})
         if fire is not None and fire.before:
             # The triggers may change or delete the row: find it again and reload it.
             fire.before_delete(b, self, old, rowid_reg, gone)
@@ -269,7 +277,7 @@ class TableWriter:
         b.emit(OP_Delete, self.cursor, 0, 0, self.table.name, OPFLAG_NCHANGE if count else 0)
         if self.cdc is not None:
             self.cdc.delete(b, self.table.name, rowid_reg, old, n)
-        fkey.emit_row(b, fkey.fk_plan(b.conn, self.table), fkey.FK_DELETE, old, 0, rowid_reg)
+        fkey.emit_row(b, fk, fkey.FK_DELETE, old, 0, rowid_reg)
         if fire is not None:
             fire.fire(b, fire.after, None, None, old, rowid_reg, gone)
         b.resolve(gone)
