@@ -58,7 +58,8 @@ class Source:
 
     __slots__ = ("name", "table", "cursor", "col_names", "col_affs", "col_colls", "rowid_alias",
                  "has_rowid", "using", "index", "index_cursor", "index_map", "col_defaults", "generated",
-                 "db_name", "join_span", "join_pairs", "using_outer", "nested", "nested_error", "plan_name")
+                 "db_name", "join_span", "join_pairs", "using_outer", "nested", "nested_error", "plan_name",
+                 "coroutine")
 
     def __init__(self, name, cursor, col_names, col_affs, col_colls, table=None, rowid_alias=None,
                  has_rowid=True):
@@ -98,6 +99,8 @@ class Source:
         # the column's own name, hidden from '*', is a USING column); else None.
         self.nested = None
         self.nested_error = None
+        # A FROM subquery run as a co-routine (translate/materialize.py Coroutine), else None.
+        self.coroutine = None
 
     @classmethod
     def for_table(cls, table, name, cursor):

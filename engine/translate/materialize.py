@@ -1,6 +1,7 @@
 """FROM subqueries, views and CTEs made ephemeral tables: filled where the loops start
 (or once per statement for a CTE SQLite materializes), shared by the uses SQLite
-computes once, and WITH RECURSIVE run over a queue table.
+computes once, and WITH RECURSIVE run over a queue table. The first FROM item that
+stays the outer loop is a co-routine instead, making its rows as the loop asks.
 
 select.open_sources decides which FROM item becomes which; the rows come from
 select.compile_select into a sink that appends them. Mirrors sqlite src/select.c
@@ -15,28 +16,42 @@ from limbodb.translate.compound import copy_rows
 from limbodb.translate.expr import AFF_BLOB, Scope, Source, code_expr
 from limbodb.translate.select import _flatten, _unique_names, compile_select, result_columns
 from limbodb.vdbe.insn import (
-    MAKERECORD_UNPACKED, OP_Column, OP_DecrJumpZero, OP_Delete, OP_Found, OP_Gosub, OP_Goto, OP_IdxInsert,
-    OP_IfNot, OP_Insert, OP_MakeRecord, OP_MustBeInt, OP_NewRowid, OP_Once, OP_OpenEphemeral, OP_Return,
-    OP_Rewind,
+    MAKERECORD_UNPACKED, OP_Column, OP_Copy, OP_DecrJumpZero, OP_Delete, OP_EndCoroutine, OP_Found, OP_Gosub,
+    OP_Goto, OP_IdxInsert, OP_IfNot, OP_InitCoroutine, OP_Insert, OP_MakeRecord, OP_MustBeInt, OP_NewRowid,
+    OP_Once, OP_OpenEphemeral, OP_Return, OP_Rewind, OP_Yield,
 )
 
 
-def materialize(b, sel, alias, parent, ctes, resolved=False, kind="subquery"):
-    """Run ``sel`` into a new ephemeral table; a Source reading it.
+def materialize(b, sel, alias, parent, ctes, resolved=False, kind="subquery", coroutine=False):
+    """Run ``sel`` into a new ephemeral table (or a co-routine); a Source reading it.
 
     ``resolved``: a view, whose columns SQLite names after resolving them (as a query's).
     ``kind``: what EXPLAIN QUERY PLAN calls it without an alias ("(subquery-1)", "(join-1)").
+    ``coroutine``: the first FROM item SQLite runs as a co-routine instead (Coroutine).
     """
     cursor = b.alloc_cursor()
-    b.emit(OP_OpenEphemeral, cursor, 0)
-    sink = ephemeral_sink(b, cursor)
+    co = None
+    if coroutine:
+        co = Coroutine(b)
+        sink = co.sink
+    else:
+        b.emit(OP_OpenEphemeral, cursor, 0)
+        sink = ephemeral_sink(b, cursor)
     # Every subquery takes a number, shown where it has no alias.
     number = b.next_subquery()
     label = alias or f"({kind}-{number})"
     saved = b.plan_parent
-    b.plan_parent = b.add_plan(f"MATERIALIZE {label}")
+    b.plan_parent = b.add_plan(f"{'CO-ROUTINE' if co else 'MATERIALIZE'} {label}")
     try:
-        cols = compile_select(b, sel, parent, sink, ctes)
+        if co is None:
+            cols = compile_select(b, sel, parent, sink, ctes)
+        else:
+            after = b.new_label()
+            b.emit(OP_InitCoroutine, co.reg, after, b.addr + 1)
+            co.entry = b.addr
+            cols = compile_select(b, sel, parent, sink, ctes)
+            b.emit(OP_EndCoroutine, co.reg)
+            b.resolve(after)
     finally:
         b.plan_parent = saved
     names = _unique_names([c.name if resolved or c.ident is None else c.ident for c in cols])
@@ -45,7 +60,56 @@ def materialize(b, sel, alias, parent, ctes, resolved=False, kind="subquery"):
     affs = [c.affinity for c in cols]
     src = Source(alias, cursor, names, affs, [None] * len(cols), None, None, False)
     src.plan_name = label
+    src.coroutine = co
     return src
+
+
+class Coroutine:
+    """A FROM subquery run as a co-routine: each OP_Yield to it makes its next row, in
+    registers ``result``.., until it ends at the Yield's P2. The loop over it (planner.py
+    Plan.emit) reads them with the Column instructions on its Source's cursor made copies
+    (to_copies); where the planner does not make it the outermost loop, ``fill`` runs it
+    into an ephemeral table on that cursor instead. Mirrors sqlite src/select.c (viaCoroutine)
+    and src/where.c translateColumnToCopy.
+    """
+
+    __slots__ = ("reg", "entry", "result", "n")
+
+    def __init__(self, b):
+        self.reg = b.alloc_reg()
+        self.entry = None
+        self.result = None
+        self.n = 0
+
+    def sink(self, b, first, n):
+        """compile_select's sink: hand the row to the loop over the co-routine."""
+        if self.result is None:
+            self.result = b.alloc_reg(n)
+            self.n = n
+        b.emit(OP_Copy, first, self.result, n - 1)
+        b.emit(OP_Yield, self.reg)
+
+    def fill(self, b, cursor):
+        """Run the co-routine to its end, each row appended to ephemeral table ``cursor``."""
+        b.emit(OP_OpenEphemeral, cursor, self.n)
+        b.emit(OP_InitCoroutine, self.reg, 0, self.entry)
+        done = b.new_label()
+        top = b.emit(OP_Yield, self.reg, done)
+        ephemeral_sink(b, cursor)(b, self.result, self.n)
+        b.emit(OP_Goto, 0, top)
+        b.resolve(done)
+
+    def to_copies(self, b, cursor, start):
+        """From ``start`` on, read ``cursor``'s row from the co-routine's registers."""
+        result = self.result
+        for insn in b.insns[start:]:
+            if insn.opcode == OP_Column and insn.p1 == cursor:
+                insn.opcode = OP_Copy
+                insn.p1 = result + insn.p2
+                insn.p2 = insn.p3
+                insn.p3 = 0
+                insn.p4 = None
+                insn.p5 = 0
 
 
 def ephemeral_sink(b, cursor):
@@ -163,10 +227,11 @@ def recursive_core(cte):
     return None
 
 
-def materialize_recursive(b, cte, alias, parent, ctes):
+def materialize_recursive(b, cte, alias, parent, ctes, coroutine=False):
     """WITH RECURSIVE: run the initial cores into a queue, then expand one queued row at a time.
 
-    Each row taken from the queue is appended to the result and offered to the
+    Each row taken from the queue is appended to the result (``coroutine``: handed to the
+    loop over it, so an outer LIMIT stops an endless recursion) and offered to the
     recursive cores as the CTE's only row; their rows join the queue (UNION
     drops rows seen before). A LIMIT on the CTE's select bounds the result.
     Mirrors sqlite src/select.c generateWithRecursiveQuery.
@@ -186,7 +251,13 @@ def materialize_recursive(b, cte, alias, parent, ctes):
     queue = b.alloc_cursor()
     current = b.alloc_cursor()
     seen = b.alloc_cursor() if op == "UNION" else None
-    b.emit(OP_OpenEphemeral, result, n)
+    co = Coroutine(b) if coroutine else None
+    after = b.new_label()
+    if co is None:
+        b.emit(OP_OpenEphemeral, result, n)
+    else:
+        b.emit(OP_InitCoroutine, co.reg, after, b.addr + 1)
+        co.entry = b.addr
     b.emit(OP_OpenEphemeral, queue, n)
     if seen is not None:
         b.emit(OP_OpenEphemeral, seen, 0, 0, KeyInfo([None] * n))
@@ -213,7 +284,7 @@ def materialize_recursive(b, cte, alias, parent, ctes):
         bb.emit(OP_NewRowid, queue, rid)
         bb.emit(OP_Insert, queue, rec, rid)
         bb.resolve(skip)
-    b.add_plan(f"MATERIALIZE {alias}")
+    b.add_plan(f"{'CO-ROUTINE' if co else 'MATERIALIZE'} {alias}")
     compile_select(b, init, parent, enqueue, ctes)
     row = b.alloc_reg(n)
     top = b.addr
@@ -221,9 +292,13 @@ def materialize_recursive(b, cte, alias, parent, ctes):
     for i in range(n):
         b.emit(OP_Column, queue, i, row + i)
     b.emit(OP_Delete, queue)
-    b.emit(OP_MakeRecord, row, n, rec, None, MAKERECORD_UNPACKED)
-    b.emit(OP_NewRowid, result, rid)
-    b.emit(OP_Insert, result, rec, rid)
+    if co is None:
+        b.emit(OP_MakeRecord, row, n, rec, None, MAKERECORD_UNPACKED)
+        b.emit(OP_NewRowid, result, rid)
+        b.emit(OP_Insert, result, rec, rid)
+    else:
+        co.sink(b, row, n)
+        b.emit(OP_MakeRecord, row, n, rec, None, MAKERECORD_UNPACKED)
     if limit is not None:
         b.emit(OP_DecrJumpZero, limit, done)
     b.emit(OP_OpenEphemeral, current, n)
@@ -234,4 +309,9 @@ def materialize_recursive(b, cte, alias, parent, ctes):
     compile_select(b, step, parent, enqueue, inner)
     b.emit(OP_Goto, 0, top)
     b.resolve(done)
-    return Source(alias, result, names, [AFF_BLOB] * n, [None] * n, None, None, False)
+    if co is not None:
+        b.emit(OP_EndCoroutine, co.reg)
+    b.resolve(after)
+    src = Source(alias, result, names, [AFF_BLOB] * n, [None] * n, None, None, False)
+    src.coroutine = co
+    return src

@@ -36,10 +36,10 @@ from limbodb.translate.expr import (
 )
 from limbodb.vdbe.insn import (
     MAKERECORD_UNPACKED, OP_Affinity, OP_Column, OP_Copy, OP_Gosub, OP_Goto, OP_IdxGE, OP_IdxGT, OP_IdxInsert,
-    OP_IdxLE, OP_IdxLT, OP_IdxRowid, OP_IfPos, OP_Integer, OP_IsNull, OP_Last, OP_Le, OP_Lt,
+    OP_IdxLE, OP_IdxLT, OP_IdxRowid, OP_IfPos, OP_InitCoroutine, OP_Integer, OP_IsNull, OP_Last, OP_Le, OP_Lt,
     OP_MakeRecord, OP_Next, OP_NotExists, OP_NotFound, OP_Null, OP_OpenEphemeral, OP_OpenRead,
     OP_Prev, OP_Rewind, OP_Rowid, OP_SeekGE, OP_SeekGT, OP_SeekLE, OP_SeekLT, OP_SeekRowid,
-    SQLITE_JUMPIFNULL,
+    OP_Yield, SQLITE_JUMPIFNULL,
 )
 
 _FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -113,9 +113,12 @@ class Plan:
             code_if_false(b, scope, t, outer_skip, True)
         for ret, addr in self.fills:
             b.emit(OP_Gosub, ret, addr)
+        co_level = self._coroutine_level()
         for lv in self.levels:
             src = lv.src
             path = lv.path
+            if src.coroutine is not None and lv is not co_level:
+                src.coroutine.fill(b, src.cursor)
             if src.table is not None and src.table.without_rowid:
                 # The table B-tree is needed unless a secondary index covers the query.
                 if lv.index_cursor in (None, src.cursor) or not path.covering:
@@ -130,8 +133,9 @@ class Plan:
                        path.index.name)
             if lv.rj is not None:
                 lv.rj.open(b)
+        start = b.addr
         for lv in self.levels:
-            self._open_level(b, lv)
+            self._open_level(b, lv, lv is co_level)
         body()
         for lv in reversed(self.levels):
             next_l, done_l, body_l = lv.labels
@@ -151,9 +155,20 @@ class Plan:
         for k, lv in enumerate(self.levels):
             if lv.rj is not None:
                 lv.rj.no_match_pass(b, self.scope, lv, self.levels[:k])
+        if co_level is not None:
+            co_level.src.coroutine.to_copies(b, co_level.src.cursor, start)
         b.resolve(outer_skip)
 
-    def _open_level(self, b, lv):
+    def _coroutine_level(self):
+        """The outermost level, if it reads a co-routine (translate/materialize.py Coroutine)
+        by a plain scan, once: no RIGHT JOIN pass reads its rows again."""
+        lv = self.levels[0] if self.levels else None
+        if lv is None or lv.src.coroutine is None or lv.right or lv.rj is not None \
+                or (lv.path is not None and lv.path.kind != SCAN) or lv.index_cursor is not None:
+            return None
+        return lv
+
+    def _open_level(self, b, lv, coroutine=False):
         scope = self.scope
         src = lv.src
         cur = src.cursor
@@ -177,6 +192,11 @@ class Plan:
             self._rowid_range(b, lv, path, cur, next_l, done_l)
         elif kind == INDEX or kind == INDEX_IN:
             self._index(b, lv, path, cur, next_l, done_l)
+        elif coroutine:
+            co = src.coroutine
+            b.emit(OP_InitCoroutine, co.reg, 0, co.entry)
+            top = b.emit(OP_Yield, co.reg, done_l)
+            lv.advance = lambda: b.emit(OP_Goto, 0, top)
         elif getattr(src, "emit_filter", None) is not None:
             src.emit_filter(b, scope, done_l)
             top = b.addr

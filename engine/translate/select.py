@@ -15,11 +15,12 @@ subqueries by compiling them once and discarding the code). Compounds run each
 core into a shared pipeline (UNION ALL) or ephemeral indexes (UNION, INTERSECT,
 EXCEPT). A subquery sees the CTEs of the queries around it. FROM
 subqueries, views and CTEs (WITH RECURSIVE too) are materialized into
-ephemeral tables, without the columns SQLite's flattening would never compute
-(translate/flatten.py) and with the outer WHERE terms SQLite runs inside them
-(translate/pushdown.py); a CTE SQLite materializes (named twice, MATERIALIZED)
-is filled once per statement, a view or CTE named twice in one FROM and kept a
-subquery once per FROmat. Mirrors sqlite src/select.c, Turso core/translate/select.rs.
+ephemeral tables (the first, when it stays the outer loop, runs as a co-routine),
+without the columns SQLite's flattening would never compute (translate/flatten.py)
+and with the outer WHERE terms SQLite runs inside them (translate/pushdown.py);
+a CTE SQLite materializes (named twice, MATERIALIZED) is filled once per statement,
+a view or CTE named twice in one FROM and kept a subquery once per FROM.
+Mirrors sqlite src/select.c, Turso core/translate/select.rs.
 """
 
 import re
@@ -221,6 +222,7 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None,
     CTE named twice in the FROM that stays a subquery either time is computed once.
     ``fills``: a list, to hold (return register, address) of a subroutine per subquery
     that fills its table, for the loops to call (Plan.fills); None: the tables fill here.
+    With ``fills``, a first item SQLite runs as a co-routine is one (materialize.Coroutine).
     """
     from limbodb.translate import materialize as mat
     sources = []
@@ -245,21 +247,30 @@ def open_sources(b, from_items, parent, ctes, write_cursor_for=None, outer=None,
             reuse[id(item)] = item.__class__ is ast.TableRef and planned is None and not unknown and \
                 flatten.flattens(b, fparent[0], items, item, sub, parent, pctes) is False
             return out if planned is None else pushdown.push_down(b, planned, out)
+    # SQLite's condition (select.c viaCoroutine): nothing but an outer or cross join follows
+    # it, so it stays the outer loop, and no RIGHT JOIN reads it again.
+    coroutine = fills is not None and bool(items) and (
+        len(items) == 1 or (items[1].join_type or 0) & (ast.JT_OUTER | ast.JT_CROSS)) and \
+        not any((it.join_type or 0) & ast.JT_RIGHT for it in items)
     for item, src_join, span in opened:
         cls = item.__class__
         if cls is ast.JoinGroup:
             src = _nested_source(b, item, parent, ctes)
         elif cls is ast.TableRef:
-            src = _table_source(b, item, parent, ctes, prune, reuse, items, fills)
+            src = _table_source(b, item, parent, ctes, prune, reuse, items, fills, coroutine)
         elif cls is ast.SubqueryRef:
             sub = item.select if prune is None else prune(item, item.select, item.alias, None, ctes)
-            src = mat.deferred(b, fills, lambda: mat.materialize(b, sub, item.alias, parent, ctes))
+            if coroutine:
+                src = mat.materialize(b, sub, item.alias, parent, ctes, coroutine=True)
+            else:
+                src = mat.deferred(b, fills, lambda: mat.materialize(b, sub, item.alias, parent, ctes))
         else:
             from limbodb.translate.tvf import open_source
             src = open_source(b, item)
             src.db_name = "main"  # an eponymous virtual table, as SQLite has it
         src.join_span = span
         sources.append((src, src_join))
+        coroutine = False
     return sources
 
 
@@ -296,7 +307,9 @@ def _nested_source(b, group, parent, ctes):
     return src
 
 
-def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fills=None):
+def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fills=None, coroutine=False):
+    """A Source for a table, view or CTE; ``coroutine``: a view, or a CTE not computed once
+    per statement, runs as a co-routine (open_sources)."""
     from limbodb.translate import materialize as mat
     name = ref.name
     lname = name.lower()
@@ -311,9 +324,10 @@ def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fill
         # SQLite materializes a CTE that is MATERIALIZED or named twice (unless NOT MATERIALIZED)
         # once per statement.
         once = cte.materialized is True or (cte.materialized is None and uses is not None and uses >= 2)
+        coroutine = coroutine and not once
         if mat.recursive_core(cte) is not None:
             def fill(p):
-                return mat.materialize_recursive(b, cte, ref.alias or name, p, inner)
+                return mat.materialize_recursive(b, cte, ref.alias or name, p, inner, coroutine)
         else:
             sub = cte.select
             if prune is not None and not once and (uses is None or uses <= 1 or cte.materialized is False):
@@ -322,9 +336,12 @@ def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fill
 
             def fill(p):
                 return mat.reused(b, reuse, ref, cte, ref.alias or name) or mat.remember(
-                    reuse, items, ref, cte, mat.materialize(b, sub, ref.alias or name, p, inner))
+                    reuse, items, ref, cte, mat.materialize(b, sub, ref.alias or name, p, inner,
+                                                            coroutine=coroutine))
         if once:
             src = mat.materialize_once(b, cte, ref.alias or name, parent, fill, fills)
+        elif coroutine:
+            src = fill(parent)
         else:
             src = mat.deferred(b, fills, lambda: fill(parent))
         if cte.columns:
@@ -343,9 +360,9 @@ def _table_source(b, ref, parent, ctes, prune=None, reuse=None, items=None, fill
             sub = view.select
             if prune is not None:
                 sub = prune(ref, sub, ref.alias or view.name, view.columns, {})
-            src = mat.deferred(b, fills, lambda: mat.reused(b, reuse, ref, view, ref.alias or view.name)
-                            or mat.remember(reuse, items, ref, view, mat.materialize(
-                                b, sub, ref.alias or view.name, parent, {}, resolved=True)))
+            src = mat.deferred(b, None if coroutine else fills, lambda: mat.reused(
+                b, reuse, ref, view, ref.alias or view.name) or mat.remember(reuse, items, ref, view, mat.materialize(
+                    b, sub, ref.alias or view.name, parent, {}, resolved=True, coroutine=coroutine)))
         if view.columns:
             src.col_names = list(view.columns)
         src.db_name = _db_name(b.conn, view_db if found else 0)
