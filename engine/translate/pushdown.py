@@ -40,7 +40,8 @@ def plan(b, core, parent, items, item, sub, alias, names, parent_scope, ctes, pu
     ``push``: whether SQLite may push terms into it at all (not a CTE it materializes or
     names twice: restriction 7). The moved ones are recorded as
     ``b.flatten_facts[("moved", id(core))] = (core, ids)``, for select.py to leave out."""
-    where = _and_terms(core.where)
+    from limbodb.translate.select import _unique_names, split_and
+    where = split_and(core.where)
     if not where and not any(it.on is not None for it in items):
         return None
     if any((it.join_type or 0) & ast.JT_RIGHT for it in items):
@@ -57,7 +58,6 @@ def plan(b, core, parent, items, item, sub, alias, names, parent_scope, ctes, pu
         names = [flatten.column_name(rc) for rc in cores[0].columns]
     if len(names) != len(cores[0].columns):
         return None
-    from limbodb.translate.select import _unique_names
     index = {}
     for k, n in enumerate(_unique_names(names)):
         index.setdefault(n.lower(), k)
@@ -67,9 +67,9 @@ def plan(b, core, parent, items, item, sub, alias, names, parent_scope, ctes, pu
     # a WHERE term): sqlite3Select's simplification, before flattening and push-down.
     inner = {id(it) for it in items if not (it.join_type or 0) & ast.JT_LEFT or _simplified(
         b, tree, it, owner if it is item else None, items, parent_scope, ctes)}
-    on_terms = [t for it in items if it.on is not None and id(it) in inner for t in _and_terms(it.on)]
+    on_terms = [t for it in items if it.on is not None and id(it) in inner for t in split_and(it.on)]
     if id(item) not in inner:
-        candidates = [(t, _PUSH) for t in _and_terms(item.on)]           # (4), (5)
+        candidates = [(t, _PUSH) for t in split_and(item.on)]           # (4), (5)
     else:
         outer = (item.join_type or 0) & ast.JT_OUTER or parent.left_join
         flat = flatten.flattens(b, parent, items, item, sub, parent_scope, ctes, parent.left_join) is True
@@ -157,11 +157,6 @@ def _foreign_aggregate(b, arm):
 def forget_moves(b, core):
     """Called as the first FROM subquery of ``core`` is opened: its moves are decided anew."""
     b.flatten_facts.pop(("moved", id(core)), None)
-
-
-def _and_terms(e):
-    from limbodb.translate.select import split_and
-    return split_and(e)
 
 
 class _Owner:

@@ -17,6 +17,7 @@ import sqlite3
 import pytest
 
 import limbodb
+from limbodb.cli.render import sql_literal
 
 VALUES = [None, 0, 1, 1, 2, 3, "1", "x", None]
 COLUMNS = ["a", "b", "c", "d"]
@@ -28,27 +29,17 @@ def _table(rng, k):
     name = f"t{k}"
     kind = rng.choice(["rowid", "ipk", "wr"])
     decl = [f"{c} {rng.choice(['', 'INT', 'TEXT', 'NUMERIC'])}" for c in cols]
-    if kind == "ipk":
-        decl.append("id INTEGER PRIMARY KEY")
-    elif kind == "wr":
+    if kind != "rowid":
         decl.append("id INTEGER PRIMARY KEY")
     ddl = [f"CREATE TABLE {name}({', '.join(decl)}){' WITHOUT ROWID' if kind == 'wr' else ''}"]
     if rng.random() < 0.5:
         ddl.append(f"CREATE INDEX {name}_i ON {name}({rng.choice(cols)})")
     for i in range(rng.randint(0, 5)):
-        vals = ", ".join(_lit(rng.choice(VALUES)) for _ in cols)
+        vals = ", ".join(sql_literal(rng.choice(VALUES)) for _ in cols)
         if kind != "rowid":
             vals += f", {i + 1}"
         ddl.append(f"INSERT INTO {name} VALUES ({vals})")
     return ddl, cols
-
-
-def _lit(v):
-    if v is None:
-        return "NULL"
-    if isinstance(v, str):
-        return f"'{v}'"
-    return str(v)
 
 
 def _query(rng, tables):
@@ -60,7 +51,7 @@ def _query(rng, tables):
     for pos, (name, cols) in enumerate(picked):
         alias = f"s{pos}"
         if rng.random() < 0.2:
-            where = f" WHERE {rng.choice(cols)} IS NOT {_lit(rng.choice(VALUES))}"
+            where = f" WHERE {rng.choice(cols)} IS NOT {sql_literal(rng.choice(VALUES))}"
             src = f"(SELECT {', '.join(cols)} FROM {name}{where}) AS {alias}"
         else:
             src = f"{name} AS {alias}"
@@ -84,7 +75,7 @@ def _query(rng, tables):
                 cond = f" ON {la}.{rng.choice(lcols)} {op} {alias}.{rng.choice(cols)}"
                 if rng.random() < 0.3:
                     la, lcols = rng.choice(seen + [(alias, cols)])
-                    cond += f" AND {la}.{rng.choice(lcols)} IS NOT {_lit(rng.choice(VALUES))}"
+                    cond += f" AND {la}.{rng.choice(lcols)} IS NOT {sql_literal(rng.choice(VALUES))}"
         items.append(f"{kind} {src}{cond}")
         seen.append((alias, cols))
     from_ = " ".join(items).replace(" , ", ", ")

@@ -19,18 +19,11 @@ import sqlite3
 import pytest
 
 import limbodb
+from limbodb.cli.render import sql_literal
 
 COLUMNS = ["a", "b", "c", "d"]
 VALUES = [None, 1, 1, 2, 3, "1", "x"]
 DEPTH = 1
-
-
-def _lit(v):
-    if v is None:
-        return "NULL"
-    if isinstance(v, str):
-        return f"'{v}'"
-    return str(v)
 
 
 class _Gen:
@@ -47,7 +40,7 @@ class _Gen:
             self.cols[f"t{k}"] = cols
             sql.append(f"CREATE TABLE t{k}({', '.join(cols)})")
             for _ in range(r.randint(0, 4)):
-                sql.append(f"INSERT INTO t{k} VALUES ({', '.join(_lit(r.choice(VALUES)) for _ in cols)})")
+                sql.append(f"INSERT INTO t{k} VALUES ({', '.join(sql_literal(r.choice(VALUES)) for _ in cols)})")
         vcols = self.cols["t1"][:2]
         self.cols["v1"] = vcols
         sql.append(f"CREATE VIEW v1 AS SELECT {', '.join(vcols)} FROM t1")
